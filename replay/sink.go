@@ -9,6 +9,7 @@ type Frame struct {
 	Data     []byte
 	OrigLen  uint32 // wire length; 0 means len(Data)
 	Comment  string // optional pcapng packet comment
+	Flags    uint32 // optional pcapng epb_flags (bits 0-1 direction: 1 inbound, 2 outbound); 0 writes none
 }
 
 // Sink receives frames in time order: a pcapng or pcap file, a set of per-point files, or a live
