@@ -22,6 +22,7 @@ type Record struct {
 	Flags     uint32 // pcapng epb_flags (bits 0-1: 1 inbound, 2 outbound), 0 when absent
 	Options   []byte // raw pcapng EPB options (comments, flags, ...), nil for classic pcap
 	Input     int    // index of the input this record came from (set by Merge; 0 for one source)
+	BigEndian bool   // byte order of the section Options came from, for WalkOptions
 }
 
 // Interface describes one capture interface: the only one of a classic pcap file, or one pcapng
