@@ -1,0 +1,93 @@
+package journey
+
+// hopObs is one observation of a finished journey, with what ordering needs.
+type hopObs struct {
+	seq    uint64 // arrival order, the last tie-breaker
+	time   int64  // raw capture time
+	ctime  int64  // capture time corrected by the user-given clock offset of its point
+	number uint64
+	seg    uint32
+	flow   uint32
+	input  int32
+	ttl    uint8
+	phase  uint8
+	h      *Header
+}
+
+// Encapsulation phases within one TTL: the plain copy that entered the encapsulating node,
+// then the encapsulated copies, then the decapsulated copy that left the decapsulating node.
+const (
+	phaseBeforeTunnel uint8 = iota
+	phaseInTunnel
+	phaseAfterTunnel
+)
+
+// setPhases assigns each observation its encapsulation phase. Encapsulation does not change
+// the inner TTL, so among observations of equal TTL: tunnelled copies are in the tunnel; a
+// plain copy whose tuple equals a tunnelled copy's inner tuple and that was captured no later
+// than the first tunnelled copy entered the tunnel; any other plain copy (VIP->DIP rewritten,
+// or captured after the tunnel) left it. A journey without tunnels is all "before".
+func setPhases(hs []hopObs) {
+	for i := range hs {
+		a := &hs[i]
+		if a.h.Depth > 0 {
+			a.phase = phaseInTunnel
+			continue
+		}
+		a.phase = phaseBeforeTunnel
+		tunnelled, sameTuple := false, false
+		var firstTunnel int64
+		for j := range hs {
+			b := &hs[j]
+			if b.h.Depth == 0 || b.ttl != a.ttl {
+				continue
+			}
+			if !tunnelled || b.ctime < firstTunnel {
+				firstTunnel = b.ctime
+			}
+			tunnelled = true
+			if b.h.Inner == a.h.Inner {
+				sameTuple = true
+			}
+		}
+		if tunnelled && (!sameTuple || a.ctime > firstTunnel) {
+			a.phase = phaseAfterTunnel
+		}
+	}
+}
+
+// causalRank orders by causality alone: a higher inner TTL is earlier (every router, NAT and
+// host on the way decrements it), then the encapsulation phase.
+func causalRank(h *hopObs) int {
+	return int(255-h.ttl)<<2 | int(h.phase)
+}
+
+// before reports whether a precedes b in the journey: causality first, then the clock
+// (corrected by user-given offsets), then the capture point, then arrival order.
+func before(a, b *hopObs) bool {
+	if ra, rb := causalRank(a), causalRank(b); ra != rb {
+		return ra < rb
+	}
+	if a.ctime != b.ctime {
+		return a.ctime < b.ctime
+	}
+	if a.h.Point != b.h.Point {
+		return a.h.Point < b.h.Point
+	}
+	return a.seq < b.seq
+}
+
+// orderJourney sorts a journey's observations into causal order in place. Journeys are short,
+// so insertion sort is the fastest and allocates nothing.
+func orderJourney(hs []hopObs) {
+	setPhases(hs)
+	for i := 1; i < len(hs); i++ {
+		for j := i; j > 0 && before(&hs[j], &hs[j-1]); j-- {
+			hs[j], hs[j-1] = hs[j-1], hs[j]
+		}
+	}
+}
+
+// timeOrdered reports whether only the clock decided that a comes before b: such pairs say
+// nothing reliable about clock offsets when a better-ordered pair exists.
+func timeOrdered(a, b *hopObs) bool { return causalRank(a) == causalRank(b) }

@@ -1,0 +1,226 @@
+package journey
+
+import "sort"
+
+// pathElem is one hop of a path's signature: where the packet was and how it got there.
+type pathElem struct {
+	seg uint32
+	tr  Transform
+}
+
+// hopAgg accumulates one hop of one path.
+type hopAgg struct {
+	packets     uint64
+	first, last int64
+	lat         hist
+	lost        uint64
+	ref         PacketRef
+	lostRef     PacketRef
+	ttl         uint8 // inner TTL of the first journey seen here
+}
+
+// pathRec is one distinct hop sequence with its counters.
+type pathRec struct {
+	elems    []pathElem
+	hops     []hopAgg
+	journeys uint64
+	created  int
+	into     int // the path it was merged into at Finish, or -1
+}
+
+func mixSig(h, v uint64) uint64 {
+	h ^= v
+	h *= 0x100000001b3
+	return h ^ h>>29
+}
+
+// aggregate orders one finished journey, classifies its transforms, feeds the clock
+// estimator, and adds it to the path with the same hop sequence.
+func (t *Tracker) aggregate(hs []hopObs) {
+	orderJourney(hs)
+	el := t.elems[:0]
+	sig := mixSig(0xcbf29ce484222325, uint64(len(hs)))
+	for i := range hs {
+		tr := TransformNone
+		if i > 0 {
+			a, b := &hs[i-1], &hs[i]
+			tr = classify(view{a.h, a.ttl}, view{b.h, b.ttl})
+			if a.h.Point != b.h.Point {
+				t.clock.record(a.h.Point, b.h.Point, b.time-a.time, !timeOrdered(a, b))
+			}
+		}
+		el = append(el, pathElem{seg: hs[i].seg, tr: tr})
+		sig = mixSig(sig, uint64(hs[i].seg)<<8|uint64(tr))
+	}
+	t.elems = el
+	p := t.paths[t.lookupPath(sig, el)]
+	p.journeys++
+	for i := range hs {
+		o := &hs[i]
+		hg := &p.hops[i]
+		if hg.packets == 0 {
+			hg.first, hg.ref = o.time, PacketRef{Input: int(o.input), Point: o.h.Point, Number: o.number}
+			hg.ttl = o.ttl
+		}
+		hg.packets++
+		hg.first = min(hg.first, o.time)
+		hg.last = max(hg.last, o.time)
+		if i > 0 {
+			hg.lat.add(o.time - hs[i-1].time)
+		}
+	}
+}
+
+// lookupPath returns the path with hop sequence el, creating it on first sight. Signatures
+// that collide probe the next value.
+func (t *Tracker) lookupPath(sig uint64, el []pathElem) int32 {
+	for h := sig; ; h++ {
+		pi, ok := t.pathIdx[h]
+		if !ok {
+			pi = int32(len(t.paths))
+			t.paths = append(t.paths, &pathRec{
+				elems:   append([]pathElem(nil), el...),
+				hops:    make([]hopAgg, len(el)),
+				created: len(t.paths),
+				into:    -1,
+			})
+			t.pathIdx[h] = pi
+			return pi
+		}
+		if equalElems(t.paths[pi].elems, el) {
+			return pi
+		}
+	}
+}
+
+func equalElems(a, b []pathElem) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// containsAt reports whether q holds p contiguously from offset o. p's first transform is
+// not compared: it is "none" only because p's journeys were first seen there.
+func containsAt(q, p []pathElem, o int) bool {
+	if o < 0 || o+len(p) > len(q) || len(p) == 0 || q[o].seg != p[0].seg {
+		return false
+	}
+	for i := 1; i < len(p); i++ {
+		if q[o+i] != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+type occurrence struct {
+	path, offset int
+}
+
+// mergeSubpaths folds every path that is a contiguous part of a longer one into the longest
+// such path with the most journeys (lowest creation order on ties). Its journeys count on the
+// matching hops; where they ended before the longer path did is that hop's loss.
+func (t *Tracker) mergeSubpaths() {
+	bySeg := make(map[uint32][]occurrence)
+	for pi, p := range t.paths {
+		for o, e := range p.elems {
+			bySeg[e.seg] = append(bySeg[e.seg], occurrence{pi, o})
+		}
+	}
+	supersets := func(pi int, fn func(occurrence)) {
+		p := t.paths[pi]
+		for _, oc := range bySeg[p.elems[0].seg] {
+			q := t.paths[oc.path]
+			if oc.path != pi && len(q.elems) > len(p.elems) && containsAt(q.elems, p.elems, oc.offset) {
+				fn(oc)
+			}
+		}
+	}
+	maximal := make([]bool, len(t.paths))
+	for pi := range t.paths {
+		maximal[pi] = true
+		supersets(pi, func(occurrence) { maximal[pi] = false })
+	}
+	for pi, p := range t.paths {
+		if maximal[pi] {
+			continue
+		}
+		best := occurrence{path: -1}
+		supersets(pi, func(oc occurrence) {
+			if !maximal[oc.path] {
+				return
+			}
+			if best.path < 0 || betterHost(t.paths[oc.path], t.paths[best.path]) {
+				best = oc
+			}
+		})
+		if best.path < 0 {
+			continue // cannot happen: containment is transitive up to a maximal path
+		}
+		q := t.paths[best.path]
+		for i := range p.hops {
+			src, dst := &p.hops[i], &q.hops[best.offset+i]
+			if src.packets == 0 {
+				continue
+			}
+			if dst.packets == 0 || src.first < dst.first {
+				dst.first, dst.ref = src.first, src.ref
+			}
+			dst.packets += src.packets
+			dst.last = max(dst.last, src.last)
+			if best.offset+i > 0 && i > 0 {
+				dst.lat.merge(&src.lat)
+			}
+		}
+		if end := best.offset + len(p.hops); end < len(q.hops) {
+			last := &q.hops[end-1]
+			if last.lost == 0 {
+				last.lostRef = p.hops[len(p.hops)-1].ref
+			}
+			last.lost += p.journeys
+		}
+		q.journeys += p.journeys
+		p.into = best.path
+	}
+}
+
+func betterHost(a, b *pathRec) bool {
+	if a.journeys != b.journeys {
+		return a.journeys > b.journeys
+	}
+	return a.created < b.created
+}
+
+// finalPaths returns the paths left after merging, sorted by first observation, then creation.
+func (t *Tracker) finalPaths() []*pathRec {
+	out := make([]*pathRec, 0, len(t.paths))
+	for _, p := range t.paths {
+		if p.into < 0 {
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		fi, fj := pathFirst(out[i]), pathFirst(out[j])
+		if fi != fj {
+			return fi < fj
+		}
+		return out[i].created < out[j].created
+	})
+	return out
+}
+
+func pathFirst(p *pathRec) int64 {
+	f := p.hops[0].first
+	for i := range p.hops {
+		if p.hops[i].packets > 0 {
+			f = min(f, p.hops[i].first)
+		}
+	}
+	return f
+}

@@ -1,0 +1,357 @@
+// Package journey owns stackflow's hop correlation: it recognises the same packet at several
+// capture points and locations (equal fingerprints within a time window), orders each packet's
+// observations by causality, classifies the transform between consecutive observations (route,
+// SNAT, DNAT, encapsulation, decapsulation and their combinations), estimates the clock offsets
+// between capture points, and aggregates journeys into end-to-end paths per direction with
+// per-hop packets, latency and loss, the NAT table, and the nodes with their roles
+// (DESIGN.md sections 4 and 6.1). It keeps per-packet state only inside the window; everything
+// it keeps longer is per segment (flow at a location) or per path.
+package journey
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/stackflow/stackflow/decode"
+)
+
+// NoFlow is the flow index to pass when the caller has no flow table.
+const NoFlow = ^uint32(0)
+
+// maxJourneyObs bounds the observations chained into one journey; more are counted in
+// Stats.Overflow and ignored. Real journeys have a handful of hops.
+const maxJourneyObs = 16
+
+// maxDupRefs bounds the duplicate packets kept as evidence.
+const maxDupRefs = 1000
+
+// Config tunes a Tracker. The zero value is usable.
+type Config struct {
+	// Window is how long after a packet's first observation further observations with the
+	// same fingerprint still join its journey. Default 1 s. It must exceed the largest clock
+	// skew plus path latency between capture points.
+	Window time.Duration
+	// ClockOffsets are user-given offsets per capture point (`--clock-offset POINT=+3ms`):
+	// how far that point's clock runs ahead of the reference clock. They override estimates
+	// and also break ordering ties while journeys are collected.
+	ClockOffsets map[int]time.Duration
+	// Points is the number of capture points, a sizing hint (more are accepted).
+	Points int
+	// MaxPending bounds the observations held in the window; when it is reached the oldest
+	// journeys finish early (Stats.Forced). Default 1<<20 (about 64 MiB).
+	MaxPending int
+}
+
+// Stats counts what the tracker did.
+type Stats struct {
+	Observations uint64 // packets given to Observe
+	Uncorrelated uint64 // without IP or fingerprint: not part of any journey
+	Journeys     uint64 // finished journeys (one per distinct packet)
+	Duplicates   uint64 // the same packet again at the same location with identical headers
+	Forced       uint64 // journeys finished early because MaxPending was reached
+	Overflow     uint64 // observations beyond maxJourneyObs in one journey, ignored
+}
+
+// segRec is an interned Header with per-segment counters.
+type segRec struct {
+	h           Header
+	flow        uint32
+	orig        bool // its source is the conversation's originator at this point
+	packets     uint64
+	dups        uint64
+	first, last int64
+}
+
+// originKey names a conversation at one capture point regardless of direction.
+type originKey struct {
+	point  int
+	depth  uint8
+	vni    uint32
+	proto  uint8
+	lo, hi netip.AddrPort
+}
+
+// Tracker correlates observations into journeys and aggregates them. It is not safe for
+// concurrent use: feed it from the single ordered stage of the pipeline.
+type Tracker struct {
+	window     int64
+	maxPending int
+	userOff    []int64 // ns per point; 0 when not given
+	given      map[int]time.Duration
+
+	now   int64 // latest capture time seen
+	ring  obsRing
+	fps   fpIndex
+	pool  journeyPool
+	stats Stats
+
+	segs    []segRec
+	segIdx  map[Header]uint32
+	origins map[originKey]netip.AddrPort
+	dupRefs []PacketRef
+
+	scratch []hopObs
+	elems   []pathElem
+	paths   []*pathRec
+	pathIdx map[uint64]int32
+	clock   clockStats
+
+	vips map[netip.Addr]bool
+	bgp  map[netip.Addr]bool
+}
+
+// NewTracker returns a Tracker configured by cfg.
+func NewTracker(cfg Config) *Tracker {
+	t := &Tracker{
+		window:     int64(cfg.Window),
+		maxPending: cfg.MaxPending,
+		given:      cfg.ClockOffsets,
+		segIdx:     make(map[Header]uint32, 1024),
+		origins:    make(map[originKey]netip.AddrPort, 1024),
+		pathIdx:    make(map[uint64]int32, 1024),
+		scratch:    make([]hopObs, 0, maxJourneyObs),
+		elems:      make([]pathElem, 0, maxJourneyObs),
+		vips:       map[netip.Addr]bool{},
+		bgp:        map[netip.Addr]bool{},
+	}
+	if t.window <= 0 {
+		t.window = int64(time.Second)
+	}
+	if t.maxPending <= 0 {
+		t.maxPending = 1 << 20
+	}
+	t.clock.ensure(cfg.Points)
+	for p, off := range cfg.ClockOffsets {
+		if p < 0 {
+			continue
+		}
+		t.clock.ensure(p + 1)
+		for len(t.userOff) <= p {
+			t.userOff = append(t.userOff, 0)
+		}
+		t.userOff[p] = int64(off)
+	}
+	return t
+}
+
+// MarkVIP records that a is a virtual IP (e.g. announced as a /32 by a Mux over BGP). VIPs are
+// never counted as a middlebox's own address, and an encapsulation towards one makes a Mux.
+func (t *Tracker) MarkVIP(a netip.Addr) { t.vips[a.Unmap()] = true }
+
+// MarkBGP records that a speaks BGP (seen by the BGP stage); its node gets the bgp_speaker role.
+func (t *Tracker) MarkBGP(a netip.Addr) { t.bgp[a.Unmap()] = true }
+
+// Pending returns the number of observations held in the window.
+func (t *Tracker) Pending() int { return t.ring.len() }
+
+// PendingJourneys returns the number of journeys not yet finished.
+func (t *Tracker) PendingJourneys() int { return t.pool.pending() }
+
+// Observe adds one packet observation. Packets must arrive in timestamp order across all
+// capture points (small disorder is tolerated). flow is the packet's flow-table index, kept as
+// evidence; pass NoFlow without a flow table. p is not retained.
+func (t *Tracker) Observe(p *decode.Packet, flow uint32) {
+	t.stats.Observations++
+	if p.Time > t.now {
+		t.now = p.Time
+	}
+	t.expire()
+	if p.Fingerprint == 0 || !p.HasIP {
+		t.stats.Uncorrelated++
+		return
+	}
+	var h Header
+	headerOf(p, &h)
+	seg := t.intern(&h, p, flow)
+	sr := &t.segs[seg]
+	sr.packets++
+	if p.Time < sr.first {
+		sr.first = p.Time
+	}
+	if p.Time > sr.last {
+		sr.last = p.Time
+	}
+
+	ji, ok := t.fps.get(p.Fingerprint)
+	newest := ji
+	for ok && ji >= 0 {
+		switch t.match(ji, seg, p.TTL, &h.Inner) {
+		case matchDup:
+			t.stats.Duplicates++
+			sr.dups++
+			t.pool.j[ji].dups++
+			if len(t.dupRefs) < maxDupRefs {
+				t.dupRefs = append(t.dupRefs, PacketRef{Input: p.Input, Point: p.Point, Number: p.Number})
+			}
+			return
+		case matchJoin:
+			t.join(ji, p, seg, flow)
+			return
+		}
+		ji = t.pool.j[ji].older
+	}
+	t.start(p, seg, flow, newest, ok)
+}
+
+type matchResult uint8
+
+const (
+	matchNo   matchResult = iota // another packet that happens to share the fingerprint
+	matchJoin                    // a further hop of this journey
+	matchDup                     // this journey seen again at the same location, same headers
+)
+
+// match decides whether an observation at seg with ttl and tuple belongs to journey ji.
+// A tuple that is the exact reverse of one already in the journey is a reply with the same
+// invariant fields (a UDP echo with IP ID 0), not the same packet.
+func (t *Tracker) match(ji int32, seg uint32, ttl uint8, tup *decode.Tuple) matchResult {
+	for s := t.pool.j[ji].head; s != noObs; {
+		o := t.ring.at(s)
+		if o.seg == seg && o.ttl == ttl {
+			return matchDup
+		}
+		if reversed(&t.segs[o.seg].h.Inner, tup) {
+			return matchNo
+		}
+		s = o.next
+	}
+	return matchJoin
+}
+
+func reversed(a, b *decode.Tuple) bool {
+	return a.Proto == b.Proto && a.Src == b.Dst && a.Dst == b.Src &&
+		a.SrcPort == b.DstPort && a.DstPort == b.SrcPort && a.Src != a.Dst
+}
+
+func (t *Tracker) makeRoom() {
+	for t.ring.full(t.maxPending) {
+		if t.ring.at(t.ring.head).first {
+			t.stats.Forced++
+		}
+		t.popHead()
+	}
+}
+
+func (t *Tracker) join(ji int32, p *decode.Packet, seg, flow uint32) {
+	if t.pool.j[ji].n >= maxJourneyObs {
+		t.stats.Overflow++
+		return
+	}
+	t.makeRoom()
+	if t.pool.j[ji].head < t.ring.head {
+		// makeRoom finished this very journey: the observation starts afresh.
+		t.start(p, seg, flow, -1, false)
+		return
+	}
+	seq := t.ring.push(obs{time: p.Time, number: p.Number, next: noObs, seg: seg, flow: flow,
+		journey: ji, input: int32(p.Input), ttl: p.TTL})
+	j := &t.pool.j[ji]
+	t.ring.at(j.tail).next = seq
+	j.tail = seq
+	j.n++
+}
+
+func (t *Tracker) start(p *decode.Packet, seg, flow uint32, newest int32, hasNewest bool) {
+	t.makeRoom()
+	if hasNewest {
+		// makeRoom may have finished the journey we would chain to: look again.
+		newest, hasNewest = t.fps.get(p.Fingerprint)
+	}
+	ji := t.pool.get()
+	seq := t.ring.push(obs{time: p.Time, number: p.Number, next: noObs, seg: seg, flow: flow,
+		journey: ji, input: int32(p.Input), ttl: p.TTL, first: true})
+	t.pool.j[ji] = journeyRec{fp: p.Fingerprint, head: seq, tail: seq, n: 1, older: -1, newer: -1}
+	if hasNewest {
+		t.pool.j[ji].older = newest
+		t.pool.j[newest].newer = ji
+	}
+	t.fps.put(p.Fingerprint, ji)
+}
+
+// expire finishes every journey whose first observation is older than the window.
+func (t *Tracker) expire() {
+	for t.ring.len() > 0 && t.ring.at(t.ring.head).time+t.window < t.now {
+		t.popHead()
+	}
+}
+
+func (t *Tracker) popHead() {
+	o := t.ring.at(t.ring.head)
+	if o.first {
+		t.finish(o.journey)
+	}
+	t.ring.head++
+}
+
+// finish takes journey ji out of the window and aggregates it.
+func (t *Tracker) finish(ji int32) {
+	j := t.pool.j[ji]
+	hs := t.scratch[:0]
+	for s := j.head; s != noObs; {
+		o := t.ring.at(s)
+		sr := &t.segs[o.seg]
+		hs = append(hs, hopObs{seq: s, time: o.time, ctime: o.time - t.userOffset(sr.h.Point),
+			number: o.number, seg: o.seg, flow: o.flow, input: o.input, ttl: o.ttl, h: &sr.h})
+		s = o.next
+	}
+	t.scratch = hs
+	if j.newer >= 0 {
+		t.pool.j[j.newer].older = j.older
+	} else if j.older >= 0 {
+		t.fps.put(j.fp, j.older)
+	} else {
+		t.fps.del(j.fp)
+	}
+	if j.older >= 0 {
+		t.pool.j[j.older].newer = j.newer
+	}
+	t.pool.put(ji)
+	t.stats.Journeys++
+	t.aggregate(hs)
+}
+
+func (t *Tracker) userOffset(point int) int64 {
+	if point >= 0 && point < len(t.userOff) {
+		return t.userOff[point]
+	}
+	return 0
+}
+
+// intern returns the index of h's segment, creating it (and deciding whether its source is
+// the conversation's originator at this point) on first sight.
+func (t *Tracker) intern(h *Header, p *decode.Packet, flow uint32) uint32 {
+	if i, ok := t.segIdx[*h]; ok {
+		return i
+	}
+	i := uint32(len(t.segs))
+	t.segIdx[*h] = i
+	t.segs = append(t.segs, segRec{h: *h, flow: flow, orig: t.originates(h, p),
+		first: p.Time, last: p.Time})
+	return i
+}
+
+// originates decides once per segment whether its source side started the conversation at
+// this point: a TCP SYN's sender did, a SYN-ACK's receiver did; otherwise a lone well-known
+// port (<1024) marks the server; otherwise the first packet seen decides.
+func (t *Tracker) originates(h *Header, p *decode.Packet) bool {
+	src := netip.AddrPortFrom(h.Inner.Src, h.Inner.SrcPort)
+	dst := netip.AddrPortFrom(h.Inner.Dst, h.Inner.DstPort)
+	k := originKey{point: h.Point, depth: h.Depth, vni: h.Tunnel.VNI, proto: h.Inner.Proto, lo: src, hi: dst}
+	if dst.Compare(src) < 0 {
+		k.lo, k.hi = dst, src
+	}
+	if o, ok := t.origins[k]; ok {
+		return o == src
+	}
+	o := src
+	const synAck = decode.TCPSyn | decode.TCPAck
+	switch {
+	case h.Inner.Proto == 6 && p.TCPFlags&synAck == decode.TCPSyn:
+	case h.Inner.Proto == 6 && p.TCPFlags&synAck == synAck:
+		o = dst
+	case h.Inner.SrcPort < 1024 && h.Inner.DstPort >= 1024 && h.Inner.Proto != 1 && h.Inner.Proto != 58:
+		o = dst
+	}
+	t.origins[k] = o
+	return o == src
+}
