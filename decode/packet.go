@@ -123,6 +123,7 @@ type Packet struct {
 	IPLen      uint16 // innermost IP total length as stated in the header
 	FragOffset uint16 // in bytes
 	MoreFrags  bool
+	IPOffset   uint32 // byte offset of the innermost IP header in the captured frame
 
 	// Innermost transport.
 	TCPSeq, TCPAck uint32
@@ -130,8 +131,12 @@ type Packet struct {
 	TCPWindow      uint16
 	TSVal, TSEcr   uint32
 	HasTS          bool
+	MSS            uint16 // TCP MSS option, 0 when absent
+	WScale         uint8  // TCP window scale shift, valid when HasWScale
+	HasWScale      bool
 	ICMPType       uint8
 	ICMPCode       uint8
+	ICMPSeq        uint16 // echo sequence number (the echo id is in Inner's ports)
 	PayloadLen     uint16 // L4 payload length from the headers (not what was captured)
 
 	// Payload is the captured innermost L4 payload (a slice of the capture buffer).
@@ -145,6 +150,10 @@ type Packet struct {
 	// Fingerprint hashes only fields that survive NAT, routing and encapsulation
 	// (DESIGN.md section 4). Zero means "no fingerprint" (e.g. no IP layer).
 	Fingerprint uint64
+	// HeaderFingerprint is Fingerprint without the payload hash: equal to it when
+	// PayloadHashLen is 0. It lets a matcher pair an observation whose payload was cut by a
+	// short snap length with a complete one, then confirm with PayloadHash where both have it.
+	HeaderFingerprint uint64
 
 	// Err is the most severe decoding problem, nil when the packet decoded cleanly.
 	Err *Error
