@@ -273,3 +273,5 @@ func payload(seed byte, n int) []byte {
 	}
 	return b
 }
+
+func errorsIsBadHeader(err error) bool { return errors.Is(err, ErrBadHeader) }
