@@ -311,4 +311,4 @@ func (r *runner) finish() {
 // (too large for the interface MTU, a link type the interface cannot carry). A sink returns
 // a descriptive error the first time per kind and point, and ErrSkipped itself afterwards, so
 // that Run reports each kind once and counts the rest without allocating.
-var ErrSkipped = errors.New("frame skipped")
+var ErrSkipped = errors.New("skipped (later frames like it are only counted)")
