@@ -23,10 +23,18 @@ const (
 )
 
 // setPhases assigns each observation its encapsulation phase. Encapsulation does not change
-// the inner TTL, so among observations of equal TTL: tunnelled copies are in the tunnel; a
-// plain copy whose tuple equals a tunnelled copy's inner tuple and that was captured no later
-// than the first tunnelled copy entered the tunnel; any other plain copy (VIP->DIP rewritten,
-// or captured after the tunnel) left it. A journey without tunnels is all "before".
+// the inner TTL, so among observations of equal TTL tunnelled copies are "in" the tunnel, and
+// a plain copy is decided by the strongest evidence available, in this order:
+//  1. MAC adjacency: its destination MAC is a tunnelled copy's source MAC (the frame was
+//     delivered to the encapsulating node: before), or its source MAC is a tunnelled copy's
+//     destination MAC (sent by the decapsulating node: after);
+//  2. its tuple differs from every tunnelled copy's inner tuple (rewritten VIP->DIP: after);
+//  3. another plain copy of equal TTL has a different tuple (that one is the rewritten copy,
+//     so this one is before);
+//  4. the clock: captured no later than the first tunnelled copy is before, else after.
+//
+// Clocks come last because capture points may be skewed by more than the hop latency.
+// A journey without tunnels is all "before".
 func setPhases(hs []hopObs) {
 	for i := range hs {
 		a := &hs[i]
@@ -35,22 +43,35 @@ func setPhases(hs []hopObs) {
 			continue
 		}
 		a.phase = phaseBeforeTunnel
-		tunnelled, sameTuple := false, false
+		tunnelled, sameTuple, into, outOf, rewrittenSibling := false, false, false, false, false
 		var firstTunnel int64
 		for j := range hs {
 			b := &hs[j]
-			if b.h.Depth == 0 || b.ttl != a.ttl {
+			if b.ttl != a.ttl || j == i {
+				continue
+			}
+			if b.h.Depth == 0 {
+				if b.h.Inner != a.h.Inner {
+					rewrittenSibling = true
+				}
 				continue
 			}
 			if !tunnelled || b.ctime < firstTunnel {
 				firstTunnel = b.ctime
 			}
 			tunnelled = true
-			if b.h.Inner == a.h.Inner {
-				sameTuple = true
+			sameTuple = sameTuple || b.h.Inner == a.h.Inner
+			if a.h.HasMAC && b.h.HasMAC {
+				into = into || a.h.DstMAC == b.h.SrcMAC
+				outOf = outOf || a.h.SrcMAC == b.h.DstMAC
 			}
 		}
-		if tunnelled && (!sameTuple || a.ctime > firstTunnel) {
+		switch {
+		case !tunnelled, into:
+		case outOf, !sameTuple:
+			a.phase = phaseAfterTunnel
+		case rewrittenSibling:
+		case a.ctime > firstTunnel:
 			a.phase = phaseAfterTunnel
 		}
 	}

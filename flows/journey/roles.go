@@ -11,8 +11,8 @@ type Roles uint16
 
 // Roles, in the report's order.
 const (
-	RoleClient     Roles = 1 << iota // originates forward paths
-	RoleServer                       // receives forward paths
+	RoleClient     Roles = 1 << iota // originates forward paths (not BGP, not probes)
+	RoleServer                       // receives forward paths (not BGP, not probes)
 	RoleNAT                          // rewrites addresses (not a host's VIP<->DIP)
 	RoleRouter                       // decrements TTL / moves packets to a new MAC pair only
 	RoleBGPSpeaker                   // an endpoint of TCP/179, or marked by the BGP stage
@@ -278,12 +278,16 @@ func (t *Tracker) assignRoles(res *Result, nb *nodeBuilder, index func(int) int)
 	for pi := range res.Paths {
 		p := &res.Paths[pi]
 		first, last := &p.Hops[0], &p.Hops[len(p.Hops)-1]
-		if p.Direction == Forward {
+		bgp := first.Inner.Proto == 6 && (first.Inner.SrcPort == 179 || first.Inner.DstPort == 179)
+		probe := dips[last.Inner.Dst.Unmap()] && firstAddressOf(first.Inner.Src, last.Inner.Dst)
+		switch {
+		case p.Direction != Forward:
+		case probe:
+			probes[first.Node] += int(p.Packets)
+		case !bgp:
+			// BGP sessions make speakers, not clients and servers.
 			res.Nodes[first.Node].Roles |= RoleClient
 			role(last.Inner.Dst, RoleServer)
-			if dips[last.Inner.Dst.Unmap()] && firstAddressOf(first.Inner.Src, last.Inner.Dst) {
-				probes[first.Node] += int(p.Packets)
-			}
 		}
 		for hi := range p.Hops {
 			h := &p.Hops[hi]
