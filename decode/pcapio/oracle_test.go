@@ -115,7 +115,7 @@ func TestAgainstPcapgo(t *testing.T) {
 			if oerr != nil {
 				// pcapgo gives up with an error on a cut-short file; we must have delivered the
 				// same records before it and reported why we stopped.
-				t.Logf("pcapgo stopped after %d records: %v", len(want), oerr)
+				t.Logf("the oracle stopped after %d records: %v", len(want), oerr)
 				if len(problems) == 0 {
 					t.Errorf("pcapgo failed (%v) but we reported no problem", oerr)
 				}
@@ -130,8 +130,21 @@ func TestAgainstPcapgo(t *testing.T) {
 			if len(recs) != len(want) {
 				t.Fatalf("got %d records, pcapgo %d", len(recs), len(want))
 			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
 			ifaces := src.Interfaces()
 			for i, r := range recs {
+				// Offsets are what the TUI re-reads a packet by: the bytes there must be the
+				// record's (after the 16-byte pcap header, or the 28 bytes before EPB data).
+				at := r.Offset + 16
+				if src.Format() == "pcapng" {
+					at = r.Offset + 28
+				}
+				if end := at + int64(len(r.Data)); end > int64(len(raw)) || !bytes.Equal(raw[at:end], r.Data) {
+					t.Errorf("record %d: the file's bytes at offset %d are not its data", i+1, r.Offset)
+				}
 				w := want[i]
 				if r.Number != uint64(i+1) {
 					t.Errorf("record %d: Number %d", i, r.Number)

@@ -126,7 +126,7 @@ func (r *pcapReader) Next(rec *Record) error {
 	if frac >= r.unit {
 		// The fraction should be below one second. Rather than drop the packet, carry the
 		// excess into the seconds (what time.Unix and tshark's display do) and report it.
-		r.problem(ProblemBadTimestamp, num, off, "fractional seconds %d are not below %d", frac, r.unit)
+		r.problem(ProblemBadTimestamp, num, off, "fractional seconds %d are not below %d; the excess is carried into the seconds", frac, r.unit)
 	}
 	*rec = Record{
 		Data:    data,

@@ -5,6 +5,20 @@
 //
 // gopacket's pcapgo is the test oracle, not the implementation: it exposes no record offsets and
 // its pcapng reader costs twice the classic one (DESIGN.md section 2).
+//
+// Choices made where the formats or the tools leave room:
+//   - Damage never makes Next fail: it is reported as a Problem (kinds ProblemTruncated ...
+//     ProblemReadError) and either stepped over or ends the input with io.EOF. Problem.Packet
+//     is the number the damaged record would have had (the next packet delivered gets it).
+//   - Classic pcap: caplen above the snap length is accepted, as tcpdump does; a caplen above
+//     Options.MaxRecordSize (256 MiB) ends the input. Versions before 2.3 store caplen and
+//     origlen swapped, and 2.3 files may: they are swapped back as libpcap does. A fraction of
+//     a second out of range is carried into the seconds and reported.
+//   - pcapng: interface indices run across sections; a Simple Packet Block takes the previous
+//     packet's time; an unusable if_tsresol leaves microseconds; blocks of other types are
+//     skipped by their length.
+//   - Memory follows the bytes present, not lengths claimed: the record buffer grows in steps
+//     while reading, so a damaged length field cannot make the reader allocate 256 MiB.
 package pcapio
 
 import "fmt"
@@ -59,6 +73,7 @@ type Problem struct {
 	Message string // lowercase, quoting the offending values
 }
 
+// Error formats the problem with its file, packet number and byte offset.
 func (p Problem) Error() string {
 	return fmt.Sprintf("%s: packet %d at byte %d: %s", p.File, p.Packet, p.Offset, p.Message)
 }

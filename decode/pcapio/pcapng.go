@@ -69,6 +69,15 @@ type framingError struct {
 
 func (e *framingError) Error() string { return e.msg }
 
+// shortRead is a block the input ends (or fails) inside of: want is the bytes it needed.
+type shortRead struct {
+	want int
+	err  error
+}
+
+func (e *shortRead) Error() string { return e.err.Error() }
+func (e *shortRead) Unwrap() error { return e.err }
+
 func newPcapng(b base) (*pcapngReader, error) {
 	r := &pcapngReader{base: b}
 	r.setFormat("pcapng")
@@ -104,7 +113,7 @@ func (r *pcapngReader) readBlock() (uint32, []byte, error) {
 		if isCut(err) {
 			err = io.ErrUnexpectedEOF
 		}
-		return 0, nil, err
+		return 0, nil, &shortRead{12, err}
 	}
 	big := r.big
 	typ := u32(h, big)
@@ -128,7 +137,7 @@ func (r *pcapngReader) readBlock() (uint32, []byte, error) {
 	}
 	b, err := r.s.read(int(total))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, &shortRead{int(total), err}
 	}
 	if trail := u32(b[total-4:], big); trail != total {
 		return 0, nil, &framingError{ProblemBadBlock, off, fmt.Sprintf("block type %#x has length %d but trailing length %d", typ, total, trail)}
@@ -163,7 +172,11 @@ func (r *pcapngReader) Next(rec *Record) error {
 			if fe, ok := err.(*framingError); ok {
 				return r.stop(fe.kind, num, off, "%s", fe.msg)
 			}
-			return r.cut(num, off, "block", 12, err)
+			want := 12
+			if sr, ok := err.(*shortRead); ok {
+				want = sr.want
+			}
+			return r.cut(num, off, "block", want, err)
 		}
 		switch typ {
 		case blockSHB:

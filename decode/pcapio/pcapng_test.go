@@ -2,6 +2,7 @@ package pcapio
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -106,12 +107,17 @@ func TestPcapngTimestamps(t *testing.T) {
 func TestPcapngPacketBlocks(t *testing.T) {
 	w := &ngWriter{}
 	w.shb(false)
-	w.idb(1, 64) // snap 64: an SPB's captured length is cut to it
-	w.block(4, []byte{1, 0, 4, 0, 10, 0, 0, 1, 'a', 'b', 'c', 0, 0, 0, 0, 0}) // name resolution: skipped
+	// Snap 64: an SPB's captured length is cut to it.
+	w.idb(1, 64)
+	// Name resolution block: skipped.
+	w.block(4, []byte{1, 0, 4, 0, 10, 0, 0, 1, 'a', 'b', 'c', 0, 0, 0, 0, 0})
 	w.epb(0, 2_000_000, payload(0, 20))
-	w.spb(1500, payload(50, 100)) // 100 bytes stored, snap 64 wins
-	w.spb(10, payload(60, 12))    // origlen 10 < 12 stored (padding): origlen wins
-	w.block(5, make([]byte, 24))  // interface statistics: skipped
+	// 100 bytes stored, snap 64 wins.
+	w.spb(1500, payload(50, 100))
+	// origlen 10 < 12 bytes stored (padding): origlen wins.
+	w.spb(10, payload(60, 12))
+	// Interface statistics and a custom block: skipped.
+	w.block(5, make([]byte, 24))
 	w.block(0x40000bad, []byte("custom block"))
 	w.packet(blockPB, 0, 3_000_000, payload(70, 30), 40, w.opt(OptFlags, w.bo().AppendUint32(nil, 1)))
 	g, _, err := drainBytes(t, w.b)
@@ -192,7 +198,8 @@ func TestPcapngDamage(t *testing.T) {
 		recs     int
 		kind     string
 		number   uint64
-		moreRecs bool // reading continued past the damage
+		moreRecs bool   // reading continued past the damage
+		msgHas   string // the message quotes the offending values
 	}{
 		// Length not a multiple of 4: the next block cannot be found.
 		{name: "length-not-multiple-of-4", build: func() ([]byte, int64) {
@@ -200,7 +207,7 @@ func TestPcapngDamage(t *testing.T) {
 			w.epb(0, 2, payload(0, 8))
 			w.b[at+4]++
 			return w.b, at
-		}, recs: 1, kind: ProblemBadBlock, number: 2},
+		}, recs: 1, kind: ProblemBadBlock, number: 2, msgHas: "length 41"},
 		// Length below the 12-byte minimum.
 		{name: "length-below-12", build: func() ([]byte, int64) {
 			w, at := start()
@@ -233,7 +240,7 @@ func TestPcapngDamage(t *testing.T) {
 			w, at := start()
 			w.epb(0, 2, payload(0, 100))
 			return w.b[:len(w.b)-50], at
-		}, recs: 1, kind: ProblemTruncated, number: 2},
+		}, recs: 1, kind: ProblemTruncated, number: 2, msgHas: "block needs 132 bytes"},
 		// The file ends inside a block header.
 		{name: "truncated-block-header", build: func() ([]byte, int64) {
 			w, at := start()
@@ -287,6 +294,9 @@ func TestPcapngDamage(t *testing.T) {
 				t.Errorf("%d records, want %d", len(g.recs), tc.recs)
 			}
 			checkProblems(t, g.problems, []Problem{{Kind: tc.kind, Packet: tc.number, Offset: at}})
+			if !strings.Contains(g.problems[0].Message, tc.msgHas) {
+				t.Errorf("message %q lacks %q", g.problems[0].Message, tc.msgHas)
+			}
 			if tc.moreRecs && len(g.recs) > 1 && g.recs[1].Number != 2 {
 				t.Errorf("record after the damage numbered %d", g.recs[1].Number)
 			}
