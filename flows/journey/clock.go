@@ -123,10 +123,11 @@ func (e clockEdge) better(o clockEdge) bool {
 	return e.samples > o.samples
 }
 
-// estimate computes every point's offset. User-given points are fixed; the others are reached
-// over a spanning tree of the point graph grown greedily from the fixed points along the best
-// estimates (both directions before one, causally ordered before clock-ordered, then more
-// samples). Points the tree cannot reach start a new group whose lowest point is its reference.
+// estimate computes every point's offset. The first point (offset 0 unless given) and
+// user-given points are fixed; the others are reached over a spanning tree of the point graph
+// grown greedily from the fixed points along the best estimates (both directions before one,
+// causally ordered before clock-ordered, then more samples). Points the tree cannot reach start
+// a new group whose lowest point is its reference; points that matched nothing are unknown.
 func (c *clockStats) estimate(given map[int]time.Duration, points int) []Clock {
 	n := max(points, c.n)
 	for p := range given {
@@ -147,6 +148,10 @@ func (c *clockStats) estimate(given map[int]time.Duration, points int) []Clock {
 	sort.Ints(fixed)
 	for _, p := range fixed {
 		out[p].Offset, out[p].Source, done[p] = given[p], ClockGiven, true
+	}
+	// User offsets are relative to the first point, so it is fixed too.
+	if n > 0 && !done[0] {
+		out[0].Source, done[0] = ClockReference, true
 	}
 	edges := make([]clockEdge, n*n)
 	for a := 0; a < n; a++ {
@@ -197,10 +202,6 @@ func (c *clockStats) estimate(given map[int]time.Duration, points int) []Clock {
 		}
 		out[p].Source, done[p] = ClockReference, true
 		grow()
-	}
-	// The first point is the reference even when it matched nothing.
-	if n > 0 && out[0].Source == ClockUnknown {
-		out[0].Source = ClockReference
 	}
 	return out
 }

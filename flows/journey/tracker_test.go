@@ -1,0 +1,190 @@
+package journey
+
+import (
+	"testing"
+	"time"
+)
+
+func TestDuplicateVersusHop(t *testing.T) {
+	cases := []struct {
+		name      string
+		why       string
+		pkts      []*pb
+		wantDups  uint64
+		wantHops  []string // summary of the single multi-hop path, or nil
+		wantPaths int
+	}{
+		{
+			name: "same location identical headers",
+			why:  "a SPAN port delivering one frame twice is a duplicate, not a hop",
+			pkts: []*pb{
+				pk(0, 0, 7).tuple(client, vip, 6).macs(mac(1), mac(2)),
+				pk(0, 3*us, 7).tuple(client, vip, 6).macs(mac(1), mac(2)),
+			},
+			wantDups: 1, wantHops: []string{"0:none"}, wantPaths: 1,
+		},
+		{
+			name: "same headers at another point",
+			why:  "two capture points on one segment: a hop with transform none",
+			pkts: []*pb{
+				pk(0, 0, 7).tuple(client, vip, 6).macs(mac(1), mac(2)),
+				pk(1, 3*us, 7).tuple(client, vip, 6).macs(mac(1), mac(2)),
+			},
+			wantDups: 0, wantHops: []string{"0:none", "1:none"}, wantPaths: 1,
+		},
+		{
+			name: "same point another MAC pair",
+			why:  "one merged capture sees the packet on both sides of a router: two locations",
+			pkts: []*pb{
+				pk(0, 0, 7).tuple(client, vip, 6).ttl(64).macs(mac(1), mac(2)),
+				pk(0, 3*us, 7).tuple(client, vip, 6).ttl(63).macs(mac(3), mac(4)),
+			},
+			wantDups: 0, wantHops: []string{"0:none", "0:route"}, wantPaths: 1,
+		},
+		{
+			name: "duplicate after the next hop",
+			why:  "a late duplicate at the first location must not become a new journey (no loss)",
+			pkts: []*pb{
+				pk(0, 0, 7).tuple(client, vip, 6).ttl(64),
+				pk(1, 5*us, 7).tuple(client, vip, 6).ttl(63),
+				pk(0, 9*us, 7).tuple(client, vip, 6).ttl(64),
+			},
+			wantDups: 1, wantHops: []string{"0:none", "1:route"}, wantPaths: 1,
+		},
+		{
+			name: "reply with equal fingerprint",
+			why:  "a UDP echo reply with IP ID 0 has the request's invariant fields: reversed tuple, another journey",
+			pkts: []*pb{
+				pk(0, 0, 7).tuple("10.1.1.1:49153", "10.1.2.6:9", 17),
+				pk(0, 20*us, 7).tuple("10.1.2.6:9", "10.1.1.1:49153", 17),
+			},
+			wantDups: 0, wantPaths: 2,
+		},
+		{
+			name: "outside the window",
+			why:  "the same fingerprint two windows later is another packet",
+			pkts: []*pb{
+				pk(0, 0, 7).tuple(client, vip, 6).ttl(64),
+				pk(1, int64(3*time.Second), 7).tuple(client, vip, 6).ttl(63),
+			},
+			wantDups: 0, wantPaths: 2,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := stream(t, Config{}, c.pkts)
+			if res.Stats.Duplicates != c.wantDups {
+				t.Errorf("%s: duplicates = %d, want %d", c.why, res.Stats.Duplicates, c.wantDups)
+			}
+			if len(res.Paths) != c.wantPaths {
+				t.Fatalf("%s: %d paths, want %d", c.why, len(res.Paths), c.wantPaths)
+			}
+			if c.wantHops != nil {
+				if got := pathSummary(&res.Paths[0]); !equalStrings(got, c.wantHops) {
+					t.Errorf("%s: path %v, want %v", c.why, got, c.wantHops)
+				}
+				for _, h := range res.Paths[0].Hops {
+					if h.Lost != 0 {
+						t.Errorf("%s: hop at point %d lost %d", c.why, h.Point, h.Lost)
+					}
+				}
+			}
+			if uint64(len(res.Duplicates)) != c.wantDups {
+				t.Errorf("duplicate evidence %v, want %d refs", res.Duplicates, c.wantDups)
+			}
+		})
+	}
+}
+
+func TestCausalOrderUnderSkew(t *testing.T) {
+	// Why: a later hop whose clock runs behind is captured with an earlier timestamp; TTL and
+	// encapsulation, not time, must order the journey.
+	cases := []struct {
+		name string
+		pkts []*pb
+		want []string
+	}{
+		{"ttl beats time", []*pb{
+			pk(0, 1000*us, 9).tuple(client, vip, 6).ttl(64),
+			pk(1, 200*us, 9).tuple(client, vip, 6).ttl(63),
+			pk(2, 100*us, 9).tuple(natPub, vip, 6).ttl(62),
+		}, []string{"0:none", "1:route", "2:snat"}},
+		{"encapsulated copy before decapsulated", []*pb{
+			pk(0, 900*us, 9).tuple(natPub, vip, 6).ttl(62).macs(mac(1), mac(2)),
+			pk(2, 100*us, 9).tuple(natPub, dip, 6).ttl(62).macs(mac(5), mac(6)),
+			pk(1, 50*us, 9).tuple(natPub, vip, 6).ttl(62).macs(mac(2), mac(4)).vxlan(4114, "10.0.1.11:1", "10.0.1.21:4789"),
+		}, []string{"0:none", "1:encap", "2:decap+dnat"}},
+		{"plain overlay decided by MACs", []*pb{
+			// No rewrite at the host: only MAC adjacency tells entry from exit.
+			pk(2, 10*us, 9).tuple(natPub, vip, 6).ttl(62).macs(mac(7), mac(8)),
+			pk(0, 900*us, 9).tuple(natPub, vip, 6).ttl(62).macs(mac(1), mac(2)),
+			pk(1, 500*us, 9).tuple(natPub, vip, 6).ttl(62).macs(mac(2), mac(7)).vxlan(4114, "10.0.1.11:1", "10.0.1.21:4789"),
+		}, []string{"0:none", "1:encap", "2:decap"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := stream(t, Config{}, c.pkts)
+			if len(res.Paths) != 1 {
+				t.Fatalf("%d paths, want 1", len(res.Paths))
+			}
+			if got := pathSummary(&res.Paths[0]); !equalStrings(got, c.want) {
+				t.Errorf("order %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestWindowEvictionBounded(t *testing.T) {
+	// Why: per-packet state must be O(window), never O(file): a million packets with distinct
+	// fingerprints, 10 µs apart with a 1 ms window, keep about 100 pending at any time.
+	tr := NewTracker(Config{Window: time.Millisecond})
+	b := pk(0, 0, 1).tuple(client, vip, 6).macs(mac(1), mac(2))
+	maxPending, maxJourneys := 0, 0
+	for i := 0; i < 1_000_000; i++ {
+		b.p.Time = int64(i) * 10 * us
+		b.p.Fingerprint = uint64(i) + 1
+		b.p.Point = i % 3
+		tr.Observe(&b.p, 0)
+		maxPending = max(maxPending, tr.Pending())
+		maxJourneys = max(maxJourneys, tr.PendingJourneys())
+	}
+	if maxPending > 102 || maxJourneys > 102 {
+		t.Errorf("pending grew to %d observations / %d journeys, want <= 102", maxPending, maxJourneys)
+	}
+	if c := len(tr.ring.buf); c > 1024 {
+		t.Errorf("ring capacity %d, want it to stay at its initial 1024", c)
+	}
+	if c := len(tr.fps.keys); c > 1024 {
+		t.Errorf("fingerprint index capacity %d, want <= 1024", c)
+	}
+	res := tr.Finish()
+	if res.Stats.Journeys != 1_000_000 || len(res.Paths) != 3 {
+		t.Errorf("journeys %d, paths %d; want 1e6 single-hop journeys on 3 paths", res.Stats.Journeys, len(res.Paths))
+	}
+}
+
+func TestMaxPendingForcesEarlyFinish(t *testing.T) {
+	// Why: a burst beyond MaxPending must finish the oldest journeys early (counted), not grow.
+	tr := NewTracker(Config{MaxPending: 2048})
+	b := pk(0, 0, 1).tuple(client, vip, 6)
+	for i := 0; i < 10_000; i++ {
+		b.p.Fingerprint = uint64(i) + 1
+		tr.Observe(&b.p, 0)
+		if tr.Pending() > 2048 {
+			t.Fatalf("pending %d > MaxPending", tr.Pending())
+		}
+	}
+	res := tr.Finish()
+	if res.Stats.Forced != 10_000-2048 || res.Stats.Journeys != 10_000 {
+		t.Errorf("forced %d journeys %d, want %d and 10000", res.Stats.Forced, res.Stats.Journeys, 10_000-2048)
+	}
+}
+
+func TestUncorrelatedPackets(t *testing.T) {
+	// Why: packets without a fingerprint (ARP, undecodable) are counted, never matched.
+	b := pk(0, 0, 0).tuple(client, vip, 6)
+	res := stream(t, Config{}, []*pb{b, pk(1, 1, 0).tuple(client, vip, 6)})
+	if res.Stats.Uncorrelated != 2 || len(res.Paths) != 0 {
+		t.Errorf("uncorrelated %d, paths %d; want 2 and 0", res.Stats.Uncorrelated, len(res.Paths))
+	}
+}
