@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -236,5 +237,34 @@ func TestPcapHeaderCut(t *testing.T) {
 	_, _, err := drainBytes(t, buildPcap(false, false, 1, 0)[:10])
 	if !errors.Is(err, ErrBadHeader) {
 		t.Fatalf("err %v, want ErrBadHeader", err)
+	}
+}
+
+// TestClaimedLengthMemory: a length field claiming 200 MiB in a tiny file must not make the
+// reader allocate 200 MiB (the buffer grows with the bytes actually read).
+func TestClaimedLengthMemory(t *testing.T) {
+	w := &ngWriter{}
+	w.shb(false)
+	w.idb(1, 0)
+	ng := append(w.b, 6, 0, 0, 0, 0, 0, 0, 0x0c, 0, 0, 0, 0) // EPB claiming 200 MiB
+	for _, tc := range []struct {
+		name string
+		file []byte
+	}{
+		{name: "pcap", file: buildPcap(false, false, 1, 0, pcapRec{caplen: 200 << 20, data: payload(0, 100)})},
+		{name: "pcapng", file: ng},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			g, _, err := drainBytes(t, tc.file)
+			runtime.ReadMemStats(&after)
+			if err != nil || len(g.problems) != 1 || g.problems[0].Kind != ProblemTruncated {
+				t.Fatalf("err %v problems %v", err, g.problems)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 8<<20 {
+				t.Errorf("allocated %d bytes for a %d-byte file", n, len(tc.file))
+			}
+		})
 	}
 }
