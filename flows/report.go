@@ -43,6 +43,7 @@ type Point struct {
 	ID            string `json:"id"`
 	File          string `json:"file"`
 	Interface     string `json:"interface,omitempty"`
+	InterfaceIdx  int    `json:"interface_index"`
 	Description   string `json:"description,omitempty"`
 	LinkType      string `json:"link_type"`
 	Packets       int    `json:"packets"`

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stackflow/stackflow/flows"
+)
+
+func runCLI(t *testing.T, stdin []byte, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, env{stdin: bytes.NewReader(stdin), stdout: &out, stderr: &errb})
+	return code, out.String(), errb.String()
+}
+
+func sample(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "samples", "public", "vxlan-http-vni1.pcap")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("committed sample missing: %v", err)
+	}
+	return p
+}
+
+// TestExitCodes pins the documented exit codes (README "Exit codes", DESIGN.md 6.1).
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	notCapture := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notCapture, []byte("hello, this is not a capture\n"), 0o644)
+	empty := filepath.Join(dir, "empty.pcap")
+	os.WriteFile(empty, nil, 0o644)
+	headerOnly := filepath.Join(dir, "header.pcap")
+	os.WriteFile(headerOnly, []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}, 0o644)
+
+	cases := []struct {
+		name string
+		args []string
+		code int
+		why  string
+	}{
+		{"sample", []string{"analyze", sample(t)}, 0, "a report was written"},
+		{"header only", []string{"analyze", headerOnly}, 0, "an empty capture still gives a report"},
+		{"missing", []string{"analyze", filepath.Join(dir, "nope.pcap")}, 2, "missing file is an unusable argument"},
+		{"directory", []string{"analyze", dir}, 2, "a directory is not a capture"},
+		{"not a capture", []string{"analyze", notCapture}, 2, "wrong magic is an unusable argument"},
+		{"zero bytes", []string{"analyze", empty}, 2, "a zero-byte file is not a capture"},
+		{"bad format", []string{"analyze", "--format", "xml", sample(t)}, 2, "flag values are checked first"},
+		{"bad flag", []string{"analyze", "--bogus", sample(t)}, 2, "unknown flags are usage errors"},
+		{"no args", []string{"analyze"}, 2, "analyze needs a file"},
+		{"bad clock offset", []string{"analyze", "--clock-offset", "x=3 parsecs", sample(t)}, 2, "durations are validated before reading"},
+		{"version", []string{"version"}, 0, "version always works"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, nil, c.args...)
+			if code != c.code {
+				t.Fatalf("%s: exit %d, want %d (%s); stderr %q", c.name, code, c.code, c.why, stderr)
+			}
+			if code == 2 && strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Errorf("usage errors are one line, got %q", stderr)
+			}
+		})
+	}
+}
+
+// TestStdin reads a capture from "-" and gets the same report as from the file.
+func TestStdin(t *testing.T) {
+	data, err := os.ReadFile(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, fromStdin, stderr := runCLI(t, data, "analyze", "--format", "json", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r flows.Report
+	if err := json.Unmarshal([]byte(fromStdin), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Schema != flows.Schema || r.Capture.Packets != 12 || r.Capture.Points[0].ID != "stdin" {
+		t.Errorf("stdin report: schema %q, %d packets, points %+v", r.Schema, r.Capture.Packets, r.Capture.Points)
+	}
+}
