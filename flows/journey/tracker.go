@@ -86,7 +86,7 @@ type Tracker struct {
 	stats Stats
 
 	segs    []segRec
-	segIdx  map[Header]uint32
+	segIdx  segIndex
 	origins map[originKey]netip.AddrPort
 	dupRefs []PacketRef
 
@@ -106,7 +106,6 @@ func NewTracker(cfg Config) *Tracker {
 		window:     int64(cfg.Window),
 		maxPending: cfg.MaxPending,
 		given:      cfg.ClockOffsets,
-		segIdx:     make(map[Header]uint32, 1024),
 		origins:    make(map[originKey]netip.AddrPort, 1024),
 		pathIdx:    make(map[uint64]int32, 1024),
 		scratch:    make([]hopObs, 0, maxJourneyObs),
@@ -320,11 +319,12 @@ func (t *Tracker) userOffset(point int) int64 {
 // intern returns the index of h's segment, creating it (and deciding whether its source is
 // the conversation's originator at this point) on first sight.
 func (t *Tracker) intern(h *Header, p *decode.Packet, flow uint32) uint32 {
-	if i, ok := t.segIdx[*h]; ok {
+	hash := hashHeader(h)
+	if i, ok := t.segIdx.get(hash, h, t.segs); ok {
 		return i
 	}
 	i := uint32(len(t.segs))
-	t.segIdx[*h] = i
+	t.segIdx.put(hash, i)
 	t.segs = append(t.segs, segRec{h: *h, flow: flow, orig: t.originates(h, p),
 		first: p.Time, last: p.Time})
 	return i

@@ -1,5 +1,13 @@
 package journey
 
+import (
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+
+	"github.com/stackflow/stackflow/decode"
+)
+
 // The correlation window: every observation younger than the window waits in a ring in arrival
 // order; observations of one packet (equal fingerprint) are chained into a journey; an index
 // maps a fingerprint to its newest pending journey. A journey is finished when its first
@@ -174,4 +182,94 @@ func (x *fpIndex) resize() {
 			x.put(k, oldv[i])
 		}
 	}
+}
+
+// segIndex maps a Header to its segment index. Go's generic map hashes a Header field by field
+// (it holds padding and netip.Addr handles), which cost a third of Observe; this table hashes
+// the header's words with a multiply-fold and confirms a hit with ==.
+type segIndex struct {
+	hashes []uint64 // 0 = empty slot
+	vals   []uint32
+	n      int
+}
+
+func foldMul(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a^0xa0761d6478bd642f, b^0xe7037ed1a0b428db)
+	return hi ^ lo
+}
+
+func addrWords(a netip.Addr) (uint64, uint64) {
+	b := a.As16()
+	return binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:]) ^ uint64(a.BitLen())
+}
+
+func macWord(m [6]byte) uint64 {
+	return uint64(m[0]) | uint64(m[1])<<8 | uint64(m[2])<<16 | uint64(m[3])<<24 | uint64(m[4])<<32 | uint64(m[5])<<40
+}
+
+func tupleHash(h uint64, t *decode.Tuple) uint64 {
+	s1, s2 := addrWords(t.Src)
+	d1, d2 := addrWords(t.Dst)
+	h = foldMul(h^s1, s2)
+	h = foldMul(h^d1, d2)
+	return foldMul(h, uint64(t.SrcPort)|uint64(t.DstPort)<<16|uint64(t.Proto)<<32)
+}
+
+// hashHeader never returns 0 (the empty-slot marker).
+func hashHeader(h *Header) uint64 {
+	x := foldMul(uint64(h.Point), uint64(h.Depth)<<1|b2u(h.HasMAC))
+	if h.HasMAC {
+		x = foldMul(x^macWord(h.SrcMAC), macWord(h.DstMAC))
+	}
+	x = tupleHash(x, &h.Inner)
+	if h.Depth > 0 {
+		x = foldMul(x^uint64(h.Tunnel.Type), uint64(h.Tunnel.VNI)|uint64(h.Tunnel.Key)<<32)
+		x = tupleHash(x, &h.Tunnel.Outer)
+	}
+	return x | 1
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// get returns the segment of h; segs resolves a candidate index to its Header.
+func (x *segIndex) get(hash uint64, h *Header, segs []segRec) (uint32, bool) {
+	if len(x.hashes) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(x.hashes) - 1)
+	for i := hash & mask; ; i = (i + 1) & mask {
+		switch x.hashes[i] {
+		case 0:
+			return 0, false
+		case hash:
+			if segs[x.vals[i]].h == *h {
+				return x.vals[i], true
+			}
+		}
+	}
+}
+
+func (x *segIndex) put(hash uint64, v uint32) {
+	if (x.n+1)*2 > len(x.hashes) {
+		old, oldv := x.hashes, x.vals
+		n := max(1024, 2*len(old))
+		x.hashes, x.vals, x.n = make([]uint64, n), make([]uint32, n), 0
+		for i, k := range old {
+			if k != 0 {
+				x.put(k, oldv[i])
+			}
+		}
+	}
+	mask := uint64(len(x.hashes) - 1)
+	i := hash & mask
+	for x.hashes[i] != 0 {
+		i = (i + 1) & mask
+	}
+	x.hashes[i], x.vals[i] = hash, v
+	x.n++
 }
