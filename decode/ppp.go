@@ -37,8 +37,19 @@ func (p *PPP) LayerType() gopacket.LayerType { return layers.LayerTypePPP }
 // CanDecode returns layers.LayerTypePPP.
 func (p *PPP) CanDecode() gopacket.LayerClass { return layers.LayerTypePPP }
 
-// NextLayerType returns the layer named by the protocol field.
-func (p *PPP) NextLayerType() gopacket.LayerType { return p.Protocol.LayerType() }
+// NextLayerType returns the layer named by the protocol field. (gopacket's PPPType table names
+// no layer types, so the mapping is spelled out here.)
+func (p *PPP) NextLayerType() gopacket.LayerType {
+	switch p.Protocol {
+	case layers.PPPTypeIPv4:
+		return layers.LayerTypeIPv4
+	case layers.PPPTypeIPv6:
+		return layers.LayerTypeIPv6
+	case layers.PPPTypeMPLSUnicast, layers.PPPTypeMPLSMulticast:
+		return layers.LayerTypeMPLS
+	}
+	return gopacket.LayerTypePayload
+}
 
 var errPPPProtocol = errors.New("ppp protocol field must be odd in its last byte")
 
