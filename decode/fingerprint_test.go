@@ -93,7 +93,9 @@ func TestFingerprintInvariance(t *testing.T) {
 			return vxlanWrap(t, inner, 4114, "10.0.1.5", "10.0.2.9", 51234)
 		}},
 		{"vxlan-nat", "encapsulated after NAT, with another flow-hash source port", func(s *tcpSpec) { s.src, s.sport, s.ttl = "192.168.200.5", 61000, 62 },
-			func(t testing.TB, inner []byte) []byte { return vxlanWrap(t, inner, 4115, "10.0.1.6", "10.0.2.9", 40000) }},
+			func(t testing.TB, inner []byte) []byte {
+				return vxlanWrap(t, inner, 4115, "10.0.1.6", "10.0.2.9", 40000)
+			}},
 	}
 	for _, c := range same {
 		t.Run("same/"+c.name, func(t *testing.T) {
