@@ -78,7 +78,7 @@ func (t *Tracker) Finish() *Result {
 			s := &t.segs[e.seg]
 			hg := &p.hops[i]
 			h := Hop{Segment: int(e.seg), Header: s.h, Node: index(elems[pi][i]), Transform: e.tr,
-				Packets: hg.packets, Lost: hg.lost, LostRef: hg.lostRef, Ref: hg.ref, Flow: s.flow,
+				Packets: hg.packets, Lost: hg.lost, LostRef: hg.lostRef, Ref: hg.ref, Flow: s.flow, TTL: hg.ttl,
 				Duplicates: s.dups, First: hg.first, Last: hg.last}
 			if i > 0 {
 				h.Latency = hg.lat.summary(offset(p.elems[i-1].segPoint(t)) - offset(s.h.Point))

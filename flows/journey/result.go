@@ -66,6 +66,7 @@ type Hop struct {
 	LostRef     PacketRef // one such packet, when Lost > 0
 	Ref         PacketRef // the first packet seen at this hop on this path
 	Flow        uint32
+	TTL         uint8  // inner TTL of the first packet seen at this hop on this path
 	Duplicates  uint64 // duplicates seen on this hop's segment (shared by paths through it)
 	First, Last int64  // raw capture times, ns
 }
