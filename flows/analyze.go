@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stackflow/stackflow/decode"
+	"github.com/stackflow/stackflow/decode/bgp"
 	"github.com/stackflow/stackflow/decode/pcapio"
 	"github.com/stackflow/stackflow/flows/journey"
 )
@@ -184,6 +185,9 @@ type Analyzer struct {
 	// (the hop tracker reads them when it finishes).
 	trackerOffsets map[int]time.Duration
 	journeys       *journey.Result
+	rib            *rib
+	mtu            mtuWatch
+	bgpMessages    []bgp.Message
 	dnsNames       map[netip.Addr]string
 }
 
@@ -216,6 +220,7 @@ func NewAnalyzer(opts Options, problems *ProblemCollector) *Analyzer {
 		problems: problems,
 		dec:      decode.NewDecoder(decode.Options{VXLANPorts: ports}),
 		tunnels:  map[tunnelKey]int{},
+		rib:      newRIB(),
 	}
 	a.stages = newStages(a)
 	return a
@@ -445,6 +450,7 @@ func (a *Analyzer) Finish() *Report {
 		s.finish(a, r)
 	}
 	a.addJourneys(r)
+	a.addFindings(r)
 	c := a.capture
 	c.Inputs = a.inputs
 	if c.Inputs == nil {

@@ -92,7 +92,10 @@ func (a *Analyzer) nodeOf(i int, n journey.Node) Node {
 			}
 		}
 	}
-	if out.Name == "" {
+	// A DNS name names an endpoint; a middlebox's addresses include the ones it translates
+	// to, whose names are not its own.
+	const middlebox = journey.RoleNAT | journey.RoleRouter | journey.RoleMux | journey.RoleHost
+	if out.Name == "" && n.Roles&middlebox == 0 {
 		for _, addr := range n.Addresses {
 			if name, ok := a.dnsNames[addr]; ok {
 				out.Name = name

@@ -45,11 +45,14 @@ func (s *bgpStage) observe(a *Analyzer, p *decode.Packet) {
 	}
 	if s.asm.Feed(p.Point, p, tcp) > 0 {
 		p.Layers |= decode.HasBGP
+		a.rib.apply(s.asm.Messages())
 	}
 }
 
 func (s *bgpStage) finish(a *Analyzer, r *Report) {
 	s.asm.Flush()
+	a.rib.apply(s.asm.Messages())
+	a.bgpMessages = s.asm.Messages()
 	for _, p := range s.problems {
 		file := ""
 		if p.Input >= 0 && p.Input < len(a.inputs) {
@@ -146,6 +149,8 @@ type flowStage struct {
 
 func (s *flowStage) observe(a *Analyzer, p *decode.Packet) {
 	inner, _ := s.table.Update(p)
+	a.rib.check(p, inner)
+	a.mtu.observe(p)
 	flow := journey.NoFlow
 	if inner != 0 {
 		flow = inner

@@ -1,0 +1,136 @@
+package flows
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/stackflow/stackflow/decode"
+	"github.com/stackflow/stackflow/decode/bgp"
+)
+
+// rib is the live routing state rebuilt from BGP UPDATEs as they complete, in capture order, so
+// that each data packet can be checked against the routes that existed when it was sent
+// (DESIGN.md section 5: traffic to a VIP while its route was withdrawn).
+type rib struct {
+	// announcers: prefix -> peers currently announcing it.
+	announcers map[netip.Prefix]map[netip.Addr]bool
+	// everAnnounced: prefixes some peer announced at some point.
+	everAnnounced map[netip.Prefix]bool
+	// dark: prefixes announced before and now announced by nobody, checked per packet. Small:
+	// only prefixes in a withdrawal window are here.
+	dark []netip.Prefix
+	// peerWithdrawn: per peer (a Mux), prefixes it announced and has withdrawn, for traffic it
+	// still encapsulates.
+	peerWithdrawn map[netip.Addr][]netip.Prefix
+
+	hits    map[ribHitKey]*ribHit
+	order   []ribHitKey
+	applied int // messages of the assembler already applied
+}
+
+type ribHitKey struct {
+	prefix netip.Prefix
+	via    netip.Addr // the Mux that still sent it; invalid when no peer announced the prefix
+}
+
+// ribHit collects the traffic seen towards one dark prefix.
+type ribHit struct {
+	packets     int
+	first, last int64
+	refs        []pktRef
+	flows       []uint32
+	dsts        map[netip.Addr]bool
+	withdrawnAt int64
+}
+
+func newRIB() *rib {
+	return &rib{
+		announcers:    map[netip.Prefix]map[netip.Addr]bool{},
+		everAnnounced: map[netip.Prefix]bool{},
+		peerWithdrawn: map[netip.Addr][]netip.Prefix{},
+		hits:          map[ribHitKey]*ribHit{},
+	}
+}
+
+// apply folds the assembler's newly completed messages into the state.
+func (r *rib) apply(msgs []bgp.Message) {
+	for ; r.applied < len(msgs); r.applied++ {
+		m := &msgs[r.applied]
+		for _, rt := range m.Routes() {
+			if !rt.Net.IsValid() || rt.RD != "" {
+				continue // VPN routes do not steer the captured data plane
+			}
+			pfx := rt.Net.Masked()
+			peer := rt.Peer.Addr()
+			set := r.announcers[pfx]
+			if rt.Event == "announce" {
+				if set == nil {
+					set = map[netip.Addr]bool{}
+					r.announcers[pfx] = set
+				}
+				set[peer] = true
+				r.everAnnounced[pfx] = true
+				r.dark = slices.DeleteFunc(r.dark, func(p netip.Prefix) bool { return p == pfx })
+				r.peerWithdrawn[peer] = slices.DeleteFunc(r.peerWithdrawn[peer], func(p netip.Prefix) bool { return p == pfx })
+				continue
+			}
+			had := set[peer]
+			delete(set, peer)
+			if had && !slices.Contains(r.peerWithdrawn[peer], pfx) {
+				r.peerWithdrawn[peer] = append(r.peerWithdrawn[peer], pfx)
+			}
+			if r.everAnnounced[pfx] && len(set) == 0 && !slices.Contains(r.dark, pfx) {
+				r.dark = append(r.dark, pfx)
+			}
+		}
+	}
+}
+
+// check records p when it is addressed to a prefix nobody announces any more, or encapsulated
+// by a Mux that has withdrawn its destination.
+func (r *rib) check(p *decode.Packet, flow uint32) {
+	if !p.HasIP || (len(r.dark) == 0 && len(r.peerWithdrawn) == 0) {
+		return
+	}
+	dst := p.Inner.Dst
+	for _, pfx := range r.dark {
+		if pfx.Contains(dst) {
+			r.hit(ribHitKey{prefix: pfx}, p, flow)
+			return
+		}
+	}
+	if p.NTunnels == 0 {
+		return
+	}
+	mux := p.Tunnels[0].Outer.Src
+	for _, pfx := range r.peerWithdrawn[mux] {
+		if pfx.Contains(dst) {
+			r.hit(ribHitKey{prefix: pfx, via: mux}, p, flow)
+			return
+		}
+	}
+}
+
+func (r *rib) hit(k ribHitKey, p *decode.Packet, flow uint32) {
+	h := r.hits[k]
+	if h == nil {
+		h = &ribHit{first: p.Time, dsts: map[netip.Addr]bool{}}
+		r.hits[k] = h
+		r.order = append(r.order, k)
+	}
+	h.packets++
+	h.last = p.Time
+	h.dsts[p.Inner.Dst] = true
+	if len(h.refs) < 10 {
+		h.refs = append(h.refs, pktRef{point: p.Point, number: p.Number})
+	}
+	if flow != 0 && len(h.flows) < 20 && !slices.Contains(h.flows, flow) {
+		h.flows = append(h.flows, flow)
+	}
+}
+
+// pktRef is a packet reference by point index, converted to a PacketRef for the report.
+type pktRef struct {
+	point  int
+	number uint64
+}
