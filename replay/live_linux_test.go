@@ -198,26 +198,6 @@ func kernelTime(oob []byte) time.Time {
 	return time.Time{}
 }
 
-// testTraffic builds n Ethernet frames to dst of the local experimental EtherType 0x88B5, each
-// numbered, of varied sizes from the minimum to the full MTU.
-func testTraffic(n int, dst net.HardwareAddr) []Frame {
-	src := net.HardwareAddr{0x02, 0x53, 0x46, 0x00, 0x00, 0x01}
-	frames := make([]Frame, n)
-	for i := range frames {
-		size := 60 + (i*137)%(1514-60+1)
-		d := make([]byte, size)
-		copy(d[0:], dst)
-		copy(d[6:], src)
-		binary.BigEndian.PutUint16(d[12:], 0x88B5)
-		binary.BigEndian.PutUint32(d[14:], uint32(i))
-		for k := 18; k < size; k++ {
-			d[k] = byte(i + k)
-		}
-		frames[i] = Frame{Point: "gen", LinkType: 1, Time: testBase + int64(i)*int64(time.Millisecond), Data: d}
-	}
-	return frames
-}
-
 func TestOpenLiveErrors(t *testing.T) {
 	// An empty name must not default to some interface: replay goes only where it is told.
 	if _, err := OpenLive(""); err == nil || !strings.Contains(err.Error(), "no interface named") {
@@ -328,4 +308,21 @@ func TestLiveReplay(t *testing.T) {
 	if rate := st.PPS(); rate < pps*0.97 || rate > pps*1.03 {
 		t.Errorf("achieved %.0f pps, want %.0f ± 3%%", rate, pps)
 	}
+}
+
+// liveBenchSink opens the near end of a fresh veth pair when the machine allows it.
+func liveBenchSink(b *testing.B) (*LiveSink, bool) {
+	if os.Geteuid() != 0 {
+		return nil, false
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return nil, false
+	}
+	v := newVethPair(b)
+	v.up(b)
+	s, err := OpenLive(v.near)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, true
 }
