@@ -13,6 +13,8 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/stackflow/stackflow/decode/pcapio"
 )
 
 // readBack is one packet as an independent reader (pcapgo) sees it.
@@ -541,4 +543,44 @@ func capturesDir(t testing.TB) string {
 		t.Skipf("public captures not found at %s; skipping", caps)
 	}
 	return caps
+}
+
+// TestPcapngSinkPcapio reads the writer's output with our own framer, decode/pcapio, which
+// also exposes the raw epb_flags and the per-interface timestamp resolution.
+func TestPcapngSinkPcapio(t *testing.T) {
+	frames := testFrames()
+	var buf bytes.Buffer
+	s := NewPcapngSink(&buf, SinkOptions{SnapLen: 65535})
+	for i := range frames {
+		if err := s.WriteFrame(&frames[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	src, err := pcapio.NewReader(bytes.NewReader(buf.Bytes()), "mem", pcapio.Options{
+		OnProblem: func(p pcapio.Problem) { t.Errorf("pcapio problem: %v", p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Format() != "pcapng" {
+		t.Errorf("format %q", src.Format())
+	}
+	var rec pcapio.Record
+	for i, f := range frames {
+		if err := src.Next(&rec); err != nil {
+			t.Fatalf("record %d: %v", i+1, err)
+		}
+		ifc := src.Interfaces()[rec.Interface]
+		comment := strings.Join(pcapio.Comments(&rec), "\n")
+		if ifc.Name != f.Point || ifc.LinkType != f.LinkType || ifc.TSPerSecond != 1e9 || ifc.SnapLen != 65535 ||
+			rec.Time != f.Time || !bytes.Equal(rec.Data, f.Data) || rec.OrigLen != frameOrigLen(&f) ||
+			rec.Flags != f.Flags || comment != f.Comment || rec.Number != uint64(i+1) {
+			t.Errorf("record %d = %+v on %+v comment %q, want %+v", i+1, rec, ifc, comment, f)
+		}
+	}
+	if err := src.Next(&rec); !errors.Is(err, io.EOF) {
+		t.Errorf("after the last record: %v", err)
+	}
 }
