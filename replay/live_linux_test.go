@@ -286,28 +286,34 @@ func TestLiveReplay(t *testing.T) {
 	}
 	// Timing from the kernel's receive timestamps: the frame in input slot k is due k/pps after
 	// the first one (a skipped frame leaves its slot empty, like a gap in the capture).
-	var devs []time.Duration
+	var devs, offs []time.Duration
 	for i := 0; i < n; i++ {
 		due := time.Duration(float64(slot[i]) * 1e9 / pps)
 		d := got[i].at.Sub(got[0].at) - due
+		offs = append(offs, d)
 		devs = append(devs, max(d, -d))
 	}
+	// Drift: how far the typical frame of the last tenth is behind compared with the first
+	// tenth. Medians, so that a stall of this shared machine (which delays a few frames and,
+	// with MaxLate -1, never moves the schedule) does not count as drift.
+	tenth := n / 10
+	drift := median(offs[n-tenth:]) - median(offs[:tenth])
 	slices.Sort(devs)
 	p50, p99, worst := devs[len(devs)/2], devs[len(devs)*99/100], devs[len(devs)-1]
-	span := got[n-1].at.Sub(got[0].at)
-	wantSpan := time.Duration(float64(slot[n-1]) * 1e9 / pps)
-	t.Logf("arrival vs schedule: p50 %v p99 %v max %v; span %v (want %v); pacer lateness p99 %v max %v",
-		p50, p99, worst, span, wantSpan, st.LateP99, st.LateMax)
-	// Generous bounds: the machine is shared. Drift would show in the span, bursts in p50.
-	if d := span - wantSpan; d > 5*time.Millisecond || d < -5*time.Millisecond {
-		t.Errorf("span %v, want %v ± 5ms", span, wantSpan)
+	t.Logf("arrival vs schedule: p50 %v p99 %v max %v, drift %v; pacer lateness p50 %v p99 %v max %v; %.0f pps",
+		p50, p99, worst, drift, st.LateP50, st.LateP99, st.LateMax, st.PPS())
+	if drift > time.Millisecond || drift < -time.Millisecond {
+		t.Errorf("drift %v over %d frames, want within 1ms", drift, n)
 	}
 	if p50 > time.Millisecond {
 		t.Errorf("median deviation from the schedule %v, want under 1ms", p50)
 	}
-	if rate := st.PPS(); rate < pps*0.97 || rate > pps*1.03 {
-		t.Errorf("achieved %.0f pps, want %.0f ± 3%%", rate, pps)
-	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // liveBenchSink opens the near end of a fresh veth pair when the machine allows it.
