@@ -106,15 +106,15 @@ func (s *PcapngSink) WriteFrame(f *Frame) error {
 		return errSinkClosed
 	}
 	s.frames++
+	if err := checkFrame(f, s.frames); err != nil {
+		return err
+	}
 	idx, ok := s.ifIndex[f.Point]
 	if !ok {
 		idx = s.addInterface(f.Point, f.LinkType, "")
 	} else if lt := s.ifLink[idx]; lt != f.LinkType {
 		return fmt.Errorf("replay: frame %d at point %q has link type %d, the point has link type %d: %w",
 			s.frames, f.Point, f.LinkType, lt, ErrLinkType)
-	}
-	if err := checkFrame(f, s.frames); err != nil {
-		return err
 	}
 	capLen := len(f.Data)
 	origLen := frameOrigLen(f)
