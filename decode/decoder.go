@@ -348,6 +348,7 @@ func (d *Decoder) walk(data []byte, next step) {
 		case stepTCP:
 			if err = d.tcp.DecodeFromBytes(data, d.df); err != nil {
 				d.fail("tcp", off, err, d.fb.truncated)
+				pkt.Payload = nil // holds a broken header, ports included: not for hashing
 				return
 			}
 			d.transportTCP(off)
@@ -356,6 +357,7 @@ func (d *Decoder) walk(data []byte, next step) {
 		case stepUDP:
 			if err = d.udp.DecodeFromBytes(data, d.df); err != nil {
 				d.fail("udp", off, err, len(data) < 8)
+				pkt.Payload = nil
 				return
 			}
 			if next = d.transportUDP(off); next == stepStop {
@@ -366,6 +368,7 @@ func (d *Decoder) walk(data []byte, next step) {
 		case stepICMPv4:
 			if err = d.icmp4.DecodeFromBytes(data, d.df); err != nil {
 				d.fail("icmp", off, err, true)
+				pkt.Payload = nil
 				return
 			}
 			t := d.icmp4.TypeCode
@@ -375,6 +378,7 @@ func (d *Decoder) walk(data []byte, next step) {
 		case stepICMPv6:
 			if err = d.icmp6.DecodeFromBytes(data, d.df); err != nil {
 				d.fail("icmpv6", off, err, true)
+				pkt.Payload = nil
 				return
 			}
 			t := d.icmp6.TypeCode
@@ -389,7 +393,7 @@ func (d *Decoder) walk(data []byte, next step) {
 			pkt.Layers |= HasGRE
 			hdr = len(d.gre.Contents)
 			kind, after := greNext(&d.gre)
-			if kind == TunnelNone {
+			if kind == TunnelNone || d.frag { // a fragment's inner frame is cut short by design
 				return
 			}
 			if kind == TunnelERSPAN {
@@ -634,8 +638,11 @@ func (d *Decoder) transportUDP(off int) step {
 	if src == 53 || dst == 53 {
 		p.Layers |= HasDNS
 	}
-	if d.l4Len < 8 {
+	switch {
+	case d.l4Len < 8:
 		d.problem("udp", off, SevMalformed, ErrMalformed, "header longer than the ip payload", 8, d.l4Len, nil)
+	case int(u.Length) > d.l4Len && !d.frag:
+		d.problem("udp", off, SevMalformed, ErrMalformed, "length field beyond the ip payload", int(u.Length), d.l4Len, nil)
 	}
 	p.PayloadLen, p.Payload = clampLen(d.l4Len-8), u.Payload
 	d.l4 = l4UDP
@@ -655,14 +662,19 @@ func (d *Decoder) transportICMP(off int, data []byte, typ, code uint8, ver uint8
 	p.Layers |= HasICMP
 	p.ICMPType, p.ICMPCode = typ, code
 	d.l4 = l4ICMP
+	proto := "icmp"
+	if ver == 6 {
+		proto = "icmpv6"
+	}
 	if len(data) < 8 {
-		d.short("icmp", off, "header", 8, len(data))
+		d.short(proto, off, "header", 8, len(data))
+		p.Payload = nil
 		return
 	}
 	d.icmpRest = binary.BigEndian.Uint32(data[4:8])
 	payload := data[8:]
 	if d.l4Len < 8 {
-		d.problem("icmp", off, SevMalformed, ErrMalformed, "header longer than the ip payload", 8, d.l4Len, nil)
+		d.problem(proto, off, SevMalformed, ErrMalformed, "header longer than the ip payload", 8, d.l4Len, nil)
 	}
 	p.PayloadLen, p.Payload = clampLen(d.l4Len-8), payload
 	if isEcho(typ, ver) {
@@ -697,7 +709,7 @@ func (d *Decoder) enterTunnel(t Tunnel, off int) bool {
 	p := d.pkt
 	if int(p.NTunnels) >= d.maxTunnels {
 		d.stats.TooDeep++
-		d.problem(t.Type.String(), off, SevInfo, ErrTooDeep, "", d.maxTunnels+1, d.maxTunnels, nil)
+		d.problem(t.Type.String(), off, SevInfo, ErrTooDeep, fmt.Sprintf("tunnel %d of at most %d", p.NTunnels+1, d.maxTunnels), 0, 0, nil)
 		return false
 	}
 	t.Outer = p.Inner

@@ -209,6 +209,7 @@ func TestMalformed(t *testing.T) {
 		{"ip-length-beyond-wire", "45 00 00 40 00 00 00 00 40 11 00 00 0a 00 00 01 0a 00 00 02 30 39 00 35 00 0c 00 00", false, SevMalformed, "ipv4", 0, "64 bytes promised, 28 on the wire (not a snap length)"},
 		{"ip-length-beyond-snap", "45 00 00 40 00 00 00 00 40 11 00 00 0a 00 00 01 0a 00 00 02 30 39 00 35 00 0c 00 00", true, SevTruncated, "ipv4", 0, "the same bytes cut by a snap length"},
 		{"udp-length-below-8", "45 00 00 1c 00 00 00 00 40 11 00 00 0a 00 00 01 0a 00 00 02 30 39 00 35 00 04 00 00", false, SevMalformed, "udp", 20, "UDP length 4"},
+		{"udp-length-beyond-ip", "45 00 00 20 00 00 00 00 40 11 00 00 0a 00 00 01 0a 00 00 02 30 39 00 35 00 40 00 00 61 62 63 64", false, SevMalformed, "udp", 20, "UDP length 64 in a 12-byte IP payload"},
 		{"tcp-offset-below-5", "45 00 00 28 00 00 00 00 40 06 00 00 0a 00 00 01 0a 00 00 02 00 50 00 51 00 00 00 01 00 00 00 00 40 02 10 00 00 00 00 00", false, SevMalformed, "tcp", 20, "data offset 4"},
 		{"tcp-beyond-ip", "45 00 00 1c 00 00 00 00 40 06 00 00 0a 00 00 01 0a 00 00 02 00 50 00 51 00 00 00 01", false, SevMalformed, "tcp", 20, "IP payload of 8 bytes cannot hold a TCP header"},
 		{"tcp-snapped", "45 00 00 28 00 00 00 00 40 06 00 00 0a 00 00 01 0a 00 00 02 00 50 00 51 00 00 00 01", true, SevTruncated, "ipv4", 0, "a snap length inside TCP: the IP length is the first promise broken"},
@@ -379,5 +380,20 @@ func TestDecodeAllocations(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per %d packets, want 0", allocs, len(frames))
+	}
+}
+
+// TestRecoverPanic checks the last line of defence: a panic inside decoding becomes a
+// malformed-packet error and is counted (FuzzDecode fails on any such count).
+func TestRecoverPanic(t *testing.T) {
+	d := NewDecoder(Options{})
+	var p Packet
+	d.pkt = &p
+	func() {
+		defer d.recoverPanic()
+		panic("index out of range in a layer")
+	}()
+	if p.Err == nil || p.Err.Severity != SevMalformed || !errors.Is(p.Err, ErrMalformed) || d.Stats().Panics != 1 {
+		t.Errorf("err %v stats %+v", p.Err, d.Stats())
 	}
 }

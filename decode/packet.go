@@ -155,7 +155,8 @@ type Packet struct {
 	// short snap length with a complete one, then confirm with PayloadHash where both have it.
 	HeaderFingerprint uint64
 
-	// Err is the most severe decoding problem, nil when the packet decoded cleanly.
+	// Err is the most severe decoding problem, nil when the packet decoded cleanly. It is
+	// allocated for the bad packet alone and stays valid after the Packet is reused.
 	Err *Error
 }
 
