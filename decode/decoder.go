@@ -11,13 +11,13 @@ import (
 
 // Options configures a Decoder. The zero value gives the defaults.
 type Options struct {
-	// VXLANPorts are the UDP ports carrying VXLAN; nil means DefaultVXLANPorts (4789, 8472),
+	// VXLANPorts are the UDP ports carrying VXLAN; nil means the defaults 4789 (IANA) and 8472 (Linux),
 	// an empty non-nil slice means none.
 	VXLANPorts []uint16
-	// VXLANGPEPorts are the UDP ports carrying VXLAN-GPE; nil means DefaultVXLANGPEPorts (4790).
+	// VXLANGPEPorts are the UDP ports carrying VXLAN-GPE; nil means 4790 (IANA).
 	// Added beside the VXLAN list because 4790's header has a next-protocol field of its own.
 	VXLANGPEPorts []uint16
-	// GenevePorts are the UDP ports carrying Geneve; nil means DefaultGenevePorts (6081).
+	// GenevePorts are the UDP ports carrying Geneve; nil means 6081 (IANA).
 	GenevePorts []uint16
 	// MaxTunnels bounds the encapsulations decoded per packet; 0 or out of range means
 	// the package limit MaxTunnels.

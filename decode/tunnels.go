@@ -21,9 +21,9 @@ const (
 // Default tunnel ports: VXLAN on the IANA port and the Linux kernel default, VXLAN-GPE and
 // Geneve on their IANA ports.
 var (
-	DefaultVXLANPorts    = []uint16{4789, 8472}
-	DefaultVXLANGPEPorts = []uint16{4790}
-	DefaultGenevePorts   = []uint16{6081}
+	defaultVXLANPorts    = []uint16{4789, 8472}
+	defaultVXLANGPEPorts = []uint16{4790}
+	defaultGenevePorts   = []uint16{6081}
 )
 
 // portTable maps every UDP port to the tunnel it carries: 64 KiB, one load per lookup.
@@ -38,9 +38,9 @@ func newPortTable(opts *Options) *portTable {
 		ports, defaults []uint16
 		kind            udpTunnel
 	}{
-		{opts.VXLANPorts, DefaultVXLANPorts, udpVXLAN},
-		{opts.VXLANGPEPorts, DefaultVXLANGPEPorts, udpVXLANGPE},
-		{opts.GenevePorts, DefaultGenevePorts, udpGeneve},
+		{opts.VXLANPorts, defaultVXLANPorts, udpVXLAN},
+		{opts.VXLANGPEPorts, defaultVXLANGPEPorts, udpVXLANGPE},
+		{opts.GenevePorts, defaultGenevePorts, udpGeneve},
 	} {
 		ports := row.ports
 		if ports == nil {
