@@ -14,8 +14,8 @@ import (
 	"github.com/stackflow/stackflow/decode/pcapio"
 )
 
-// capturesDir finds ../shared/captures next to the repository root, or skips the test.
-func capturesDir(t testing.TB) string {
+// repoRoot walks up from the test's directory to the one holding go.mod, or skips the test.
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -23,15 +23,20 @@ func capturesDir(t testing.TB) string {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot locate ../shared/captures")
+			t.Skip("no go.mod above the test directory; cannot locate test data")
 		}
 		dir = parent
 	}
-	c := filepath.Join(dir, "..", "shared", "captures")
+}
+
+// capturesDir finds ../shared/captures next to the repository root, or skips the test.
+func capturesDir(t testing.TB) string {
+	t.Helper()
+	c := filepath.Join(repoRoot(t), "..", "shared", "captures")
 	if _, err := os.Stat(c); err != nil {
 		t.Skipf("public captures not present at %s: %v", c, err)
 	}
@@ -42,7 +47,11 @@ func capturesDir(t testing.TB) string {
 // packet merged by timestamp, stable in file order (as the pipeline's k-way merge does).
 func readPoints(t testing.TB, names ...string) []decode.Packet {
 	t.Helper()
-	dir := capturesDir(t)
+	return readPointsIn(t, capturesDir(t), names...)
+}
+
+func readPointsIn(t testing.TB, dir string, names ...string) []decode.Packet {
+	t.Helper()
 	var all []decode.Packet
 	for pi, name := range names {
 		src, err := pcapio.Open(filepath.Join(dir, name), pcapio.Options{})

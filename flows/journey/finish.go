@@ -2,6 +2,7 @@ package journey
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 )
 
@@ -34,15 +35,23 @@ func (t *Tracker) Finish() *Result {
 	t.mergeSubpaths()
 	recs := t.finalPaths()
 
-	// VIPs: marked ones, and every destination a host rewrote while decapsulating.
+	// VIPs: marked ones, and every destination that came out of a tunnel and was then
+	// rewritten (VIP -> DIP), in the same hop or, when a capture point sits between the host's
+	// decapsulation and its DNAT, in a later one.
 	vips := map[netip.Addr]bool{}
 	for a := range t.vips {
 		vips[a] = true
 	}
+	var decapped []netip.Addr
 	for _, p := range recs {
+		decapped = decapped[:0]
 		for i := 1; i < len(p.elems); i++ {
-			if tr := p.elems[i].tr; tr&TransformDecap != 0 && tr&TransformDNAT != 0 {
-				vips[t.segs[p.elems[i-1].seg].h.Inner.Dst.Unmap()] = true
+			tr, dst := p.elems[i].tr, t.segs[p.elems[i-1].seg].h.Inner.Dst.Unmap()
+			if tr&TransformDecap != 0 {
+				decapped = append(decapped, dst)
+			}
+			if tr&TransformDNAT != 0 && slices.Contains(decapped, dst) {
+				vips[dst] = true
 			}
 		}
 	}
@@ -99,13 +108,15 @@ func (t *Tracker) Finish() *Result {
 		}
 		// Majority of hops, the first hop breaking a tie: robust to a point that saw only
 		// the replies of a conversation.
-		if forward < 0 || (forward == 0 && !t.segs[p.elems[0].seg].orig) {
+		out.ICMPError = t.segs[p.elems[0].seg].icmpErr
+		if forward < 0 || (forward == 0 && !t.segs[p.elems[0].seg].orig) || out.ICMPError {
 			out.Direction = Return
 		}
 		if out.Flows == nil {
 			out.Flows = []uint32{}
 		}
 	}
+	markEndsEarly(res.Paths)
 	pairPaths(res.Paths, vips)
 	res.NAT = buildNAT(res.Paths, vips)
 	t.assignRoles(res, nb, index)
@@ -265,4 +276,76 @@ func buildLinks(paths []Path, recs []*pathRec, offset func(int) int64) []Link {
 		sorted[i] = out[o]
 	}
 	return sorted
+}
+
+// routeStep is where a hop was and what happened there, without the tuple: conversations to
+// one destination share their route.
+type routeStep struct {
+	point          int
+	hasMAC         bool
+	srcMAC, dstMAC [6]byte
+	depth          uint8
+	transform      Transform
+}
+
+type destKey struct {
+	dst   netip.AddrPort
+	proto uint8
+}
+
+// markEndsEarly finds paths whose route is a strict prefix of another path's route to the same
+// destination (first hop's destination address, port and protocol): their journeys all stopped
+// where others went on, so they are lost at the last hop. mergeSubpaths already counted loss
+// within a conversation; this catches conversations that never got further at all.
+func markEndsEarly(paths []Path) {
+	byDest := map[destKey][]int{}
+	for pi := range paths {
+		h := &paths[pi].Hops[0]
+		port := h.Inner.DstPort
+		if h.Inner.Proto == 1 || h.Inner.Proto == 58 {
+			port = 0 // the echo identifier names the conversation, not the destination
+		}
+		k := destKey{netip.AddrPortFrom(h.Inner.Dst.Unmap(), port), h.Inner.Proto}
+		byDest[k] = append(byDest[k], pi)
+	}
+	step := func(h *Hop, first bool) routeStep {
+		s := routeStep{point: h.Point, hasMAC: h.HasMAC, srcMAC: h.SrcMAC, dstMAC: h.DstMAC,
+			depth: h.Depth, transform: h.Transform}
+		if first {
+			s.transform = TransformNone
+		}
+		return s
+	}
+	for _, group := range byDest {
+		for _, pi := range group {
+			p := &paths[pi]
+			if p.ICMPError {
+				continue
+			}
+			for _, qi := range group {
+				q := &paths[qi]
+				if len(q.Hops) <= len(p.Hops) || q.ICMPError {
+					continue
+				}
+				prefix := true
+				for i := range p.Hops {
+					if step(&p.Hops[i], i == 0) != step(&q.Hops[i], i == 0) {
+						prefix = false
+						break
+					}
+				}
+				if prefix {
+					p.EndsEarly = true
+					break
+				}
+			}
+			if p.EndsEarly {
+				last := &p.Hops[len(p.Hops)-1]
+				if last.Lost == 0 {
+					last.LostRef = last.Ref
+				}
+				last.Lost = last.Packets
+			}
+		}
+	}
 }

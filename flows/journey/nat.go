@@ -77,6 +77,9 @@ func buildNAT(paths []Path, vips map[netip.Addr]bool) []NATEntry {
 	var out []NATEntry
 	for pi := range paths {
 		p := &paths[pi]
+		if p.ICMPError {
+			continue // it confirms the mapping of the packet it quotes, whose ports it hides
+		}
 		for hi := 1; hi < len(p.Hops); hi++ {
 			a, b := &p.Hops[hi-1], &p.Hops[hi]
 			for _, r := range natRules {

@@ -76,10 +76,15 @@ type Hop struct {
 // only part of a path (ended early, or was first captured later) is counted on the longest
 // path containing it (the busiest when several do): where it ended is that path's loss.
 type Path struct {
-	Direction   Direction
-	Flows       []uint32 // flow indices of the hops, in hop order, without repeats
-	Hops        []Hop
-	DSR         bool   // a return path skipping the Mux that encapsulated its forward path
+	Direction Direction
+	Flows     []uint32 // flow indices of the hops, in hop order, without repeats
+	Hops      []Hop
+	DSR       bool // a return path skipping the Mux that encapsulated its forward path
+	ICMPError bool // the path carries ICMP error messages (always a return path)
+	// EndsEarly: every journey of this path stopped at its last hop while other paths to the
+	// same destination went on from the same locations (e.g. dropped by a router after a
+	// route withdrawal). Its last hop counts them all as lost.
+	EndsEarly   bool
 	Pair        int    // the path of the other direction of the same conversation, or -1
 	Packets     uint64 // journeys on this path
 	First, Last int64  // raw capture times of its first and last observation, ns

@@ -41,11 +41,14 @@ func (r Roles) Names() []string {
 // by nodeBuilder) are:
 //   - the sender of a journey is its first hop's inner source address; the receiver its last
 //     hop's inner destination address;
-//   - a first hop with an initial TTL (32, 64, 128, 255), no tunnel and a unicast source MAC
-//     was captured before any router: that MAC belongs to the sender;
+//   - a first hop with an initial TTL (32, 64, 128, 255; or 1, which no router forwards, as
+//     eBGP sends), no tunnel and a unicast source MAC was captured before any router: that MAC
+//     belongs to the sender;
 //   - the node that made a transform between hops a and b is, by MAC, a's destination MAC
 //     joined with b's source MAC (one box: the ingress and the egress arm) when the TTL dropped
-//     by at most one, else b's source MAC alone (the last of several boxes); without MACs, by
+//     by at most one, else b's source MAC alone (the last of several boxes); after a
+//     decapsulation b's source MAC is the inner frame's, written by the encapsulator, so a's
+//     destination MAC alone names the decapsulating box; without MACs, by
 //     the address that changed (encap: the new outer source; decap: the old outer
 //     destination; SNAT: the new source; DNAT: the old destination); else the link between
 //     the two capture points;
@@ -107,11 +110,13 @@ func (u *unionFind) union(a, b int) int {
 	return ra
 }
 
-func macID(m [6]byte) ident            { return ident{kind: identMAC, mac: m} }
-func addrID(a netip.Addr) ident        { return ident{kind: identAddr, addr: a.Unmap()} }
-func linkID(a, b int) ident            { return ident{kind: identLink, a: min(a, b), b: max(a, b)} }
-func unicastMAC(m [6]byte) bool        { return m[0]&1 == 0 && m != [6]byte{} }
-func initialTTL(ttl uint8) bool        { return ttl == 64 || ttl == 128 || ttl == 255 || ttl == 32 }
+func macID(m [6]byte) ident     { return ident{kind: identMAC, mac: m} }
+func addrID(a netip.Addr) ident { return ident{kind: identAddr, addr: a.Unmap()} }
+func linkID(a, b int) ident     { return ident{kind: identLink, a: min(a, b), b: max(a, b)} }
+func unicastMAC(m [6]byte) bool { return m[0]&1 == 0 && m != [6]byte{} }
+func initialTTL(ttl uint8) bool {
+	return ttl == 64 || ttl == 128 || ttl == 255 || ttl == 32 || ttl == 1
+}
 func hasTunnelChange(t Transform) bool { return t&(TransformEncap|TransformDecap) != 0 }
 
 // nodeBuilder resolves hop nodes over the final paths.
@@ -159,6 +164,11 @@ func (nb *nodeBuilder) resolve(hs []hopElem) []int {
 func (nb *nodeBuilder) box(a, b *hopElem) int {
 	aMAC := a.h.HasMAC && unicastMAC(a.h.DstMAC)
 	bMAC := b.h.HasMAC && unicastMAC(b.h.SrcMAC)
+	if b.tr&TransformDecap != 0 && b.tr&TransformEncap == 0 {
+		// A decapsulated frame keeps the inner source MAC the encapsulator wrote: only the
+		// outer frame's destination tells the decapsulating box.
+		bMAC = false
+	}
 	switch {
 	case aMAC && bMAC:
 		bid := nb.uf.id(macID(b.h.SrcMAC))
@@ -278,6 +288,9 @@ func (t *Tracker) assignRoles(res *Result, nb *nodeBuilder, index func(int) int)
 	for pi := range res.Paths {
 		p := &res.Paths[pi]
 		first, last := &p.Hops[0], &p.Hops[len(p.Hops)-1]
+		if p.ICMPError {
+			continue // an error report is neither a conversation nor a rewrite of its own
+		}
 		bgp := first.Inner.Proto == 6 && (first.Inner.SrcPort == 179 || first.Inner.DstPort == 179)
 		probe := dips[last.Inner.Dst.Unmap()] && firstAddressOf(first.Inner.Src, last.Inner.Dst)
 		switch {
@@ -287,7 +300,9 @@ func (t *Tracker) assignRoles(res *Result, nb *nodeBuilder, index func(int) int)
 		case !bgp:
 			// BGP sessions make speakers, not clients and servers.
 			res.Nodes[first.Node].Roles |= RoleClient
-			role(last.Inner.Dst, RoleServer)
+			if !p.EndsEarly {
+				role(last.Inner.Dst, RoleServer)
+			}
 		}
 		for hi := range p.Hops {
 			h := &p.Hops[hi]
@@ -310,6 +325,8 @@ func (t *Tracker) assignRoles(res *Result, nb *nodeBuilder, index func(int) int)
 				n.Roles |= RoleHost
 			case tr&TransformSNAT != 0 && nb.vips[h.Inner.Src.Unmap()]:
 				n.Roles |= RoleHost // Direct Server Return: DIP -> VIP on the way out
+			case tr&TransformDNAT != 0 && nb.vips[p.Hops[hi-1].Inner.Dst.Unmap()]:
+				n.Roles |= RoleHost // VIP -> DIP after decapsulating
 			case tr&(TransformSNAT|TransformDNAT) != 0:
 				n.Roles |= RoleNAT
 			case tr&TransformRoute != 0:

@@ -57,6 +57,7 @@ type segRec struct {
 	h           Header
 	flow        uint32
 	orig        bool // its source is the conversation's originator at this point
+	icmpErr     bool // an ICMP error (unreachable, time exceeded, ...): it travels back
 	packets     uint64
 	dups        uint64
 	first, last int64
@@ -325,8 +326,9 @@ func (t *Tracker) intern(h *Header, p *decode.Packet, flow uint32) uint32 {
 	}
 	i := uint32(len(t.segs))
 	t.segIdx.put(hash, i)
-	t.segs = append(t.segs, segRec{h: *h, flow: flow, orig: t.originates(h, p),
-		first: p.Time, last: p.Time})
+	sr := segRec{h: *h, flow: flow, icmpErr: icmpError(p), first: p.Time, last: p.Time}
+	sr.orig = !sr.icmpErr && t.originates(h, p)
+	t.segs = append(t.segs, sr)
 	return i
 }
 
@@ -354,4 +356,19 @@ func (t *Tracker) originates(h *Header, p *decode.Packet) bool {
 	}
 	t.origins[k] = o
 	return o == src
+}
+
+// icmpError reports whether p is an ICMP or ICMPv6 error message: it reports on another
+// packet and travels back towards that packet's sender.
+func icmpError(p *decode.Packet) bool {
+	switch p.Inner.Proto {
+	case 1:
+		switch p.ICMPType {
+		case 3, 4, 5, 11, 12:
+			return true
+		}
+	case 58:
+		return p.ICMPType >= 1 && p.ICMPType <= 4
+	}
+	return false
 }

@@ -20,7 +20,7 @@ type Header struct {
 	// reached the capture, not something the network did to it.
 	Depth uint8
 	// Tunnel is the encapsulation nearest the inner packet (the SDN one: VXLAN VNI, outer
-	// src/dst); zero when Depth is 0.
+	// src/dst); zero when Depth is 0. Its outer source port is always 0.
 	Tunnel decode.Tunnel
 }
 
@@ -45,6 +45,9 @@ func headerOf(p *decode.Packet, h *Header) {
 		h.Depth++
 		h.Tunnel = *tu
 	}
+	// The outer UDP source port is entropy (a hash of the inner flow, per packet on some
+	// stacks), not identity: keeping it would split one flow's segment per packet.
+	h.Tunnel.Outer.SrcPort = 0
 }
 
 // Transform is the change between two consecutive observations of one packet, as a set of
