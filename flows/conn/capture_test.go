@@ -12,12 +12,12 @@ import (
 	"github.com/stackflow/stackflow/decode/pcapio"
 )
 
-// capturesDir finds ../shared/captures beside the repository root, or skips the test.
-func capturesDir(t testing.TB) string {
-	t.Helper()
+// findCaptures locates ../shared/captures beside the repository root (the directory holding
+// go.mod, found by walking up from the test's directory).
+func findCaptures() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -25,19 +25,35 @@ func capturesDir(t testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("go.mod not found above the test directory; cannot locate ../shared/captures")
+			return "", errors.New("go.mod not found above the test directory")
 		}
 		dir = parent
 	}
 	caps := filepath.Join(dir, "..", "shared", "captures")
 	if _, err := os.Stat(caps); err != nil {
-		t.Skipf("public captures not available at %s: %v", caps, err)
+		return "", err
 	}
-	return caps
+	return caps, nil
+}
+
+// capturesDir returns the public captures directory or skips the test, saying why.
+func capturesDir(t testing.TB) string {
+	t.Helper()
+	dir, err := findCaptures()
+	if err != nil {
+		t.Skipf("public captures not available (../shared/captures): %v", err)
+	}
+	return dir
 }
 
 // readCapture decodes every packet of a capture file into the table, at capture point point.
 func readCapture(t testing.TB, tb *Table, path string, point int) int {
+	t.Helper()
+	return eachPacket(t, path, point, func(p *decode.Packet) { tb.Update(p) })
+}
+
+// eachPacket decodes every packet of a capture file and hands it to fn.
+func eachPacket(t testing.TB, path string, point int, fn func(*decode.Packet)) int {
 	t.Helper()
 	src, err := pcapio.Open(path, pcapio.Options{})
 	if err != nil {
@@ -59,7 +75,7 @@ func readCapture(t testing.TB, tb *Table, path string, point int) int {
 		p = decode.Packet{Point: point, Number: rec.Number, Offset: rec.Offset, Time: rec.Time,
 			CapLen: rec.CapLen, Len: rec.OrigLen}
 		dec.Decode(rec.Data, src.Interfaces()[rec.Interface].LinkType, rec.OrigLen, &p)
-		tb.Update(&p)
+		fn(&p)
 		n++
 	}
 	return n
@@ -164,6 +180,37 @@ func TestRealCaptures(t *testing.T) {
 			`22 p17 172.16.11.12:57360>172.16.11.1:53 1/1 pkts 81/97 bytes SF "Dd" 1:S4p2Gy9+bzWk9BbCH6kQJWRMCbg=`,
 			`23 p17 172.16.11.12:56758>172.16.11.1:53 1/1 pkts 78/94 bytes SF "Dd" 1:7Xduug5je3imWO62bFTlw6UvBiM=`,
 			`24 p17 172.16.11.12:51145>172.16.11.1:53 1/1 pkts 78/78 bytes SF "Dd" 1:EwNUmYryO5wYFbkhencCTizsQ64=`,
+		}},
+		// Plain GRE carrying TCP, UDP and ICMP: one GRE flow (no ports) parents them all.
+		{"gre-ipv4-mixed.pcap", []string{
+			`1 p47 172.27.1.66:0>66.59.109.137:0 21/19 pkts 3068/3663 bytes OTH "" 1:oOTmg3Toi6uG7waixDkGLxx1ZnI=`,
+			`2 p1 66.59.111.190:52072>172.28.2.3:52072 4/4 pkts 488/488 bytes OTH "" 1:4qiuUiapfKrMDVDHhw0iOgvogqI= parent=1`,
+			`3 p17 66.59.111.190:123>18.26.4.105:123 1/1 pkts 114/114 bytes SF "Dd" 1:veIAhY2jaBSkfqgIosmVNpCkTpE= parent=1`,
+			`4 p6 66.59.111.190:40264>172.28.2.3:22 12/10 pkts 2040/2579 bytes SF "ShAdDaFf" 1:GvEAhAEKkdnTWFCXuw7HpDevs2w= parent=1`,
+			`5 p17 66.59.111.190:37675>172.28.2.3:53 2/0 pkts 198/0 bytes S0 "D" 1:07ZQAeEnPuTfz/AxZbb/1SQ0Yvk= parent=1`,
+			`6 p1 172.28.2.3:0>66.59.111.190:0 2/0 pkts 254/0 bytes OTH "" 1:bTAVApTgzlxwhyz+udTptSSnFcM= parent=1`,
+			`7 p17 66.59.111.190:123>66.59.111.182:123 1/1 pkts 114/114 bytes SF "Dd" 1:tHxGdFYxUdQ1mRGmcwzADwdsxpk= parent=1`,
+			`8 p17 66.59.111.190:123>129.170.17.4:123 1/1 pkts 114/114 bytes SF "Dd" 1:KjznBxr7r/2kBYUhYhbnV4xMJmc= parent=1`,
+		}},
+		// Five ICMP echoes of two IPv4 fragments each: the later fragments join their first
+		// fragment's flow; the id is the one tshark gives the reassembled datagram.
+		{"ipv4-fragments-large-icmp.pcap", []string{
+			`1 p1 192.168.1.13:52744>192.168.1.100:52744 10/0 pkts 10620/0 bytes OTH "" 1:CKan8xqMKc9TTtUPK+cb8i35VMo=`,
+		}},
+		// IPv6 fragment headers: frames 6-8 (one answer in three fragments) are one flow's
+		// three responder packets; frame 4, a lone last fragment of another datagram, is portless.
+		{"ipv6-fragmented-dns.pcap", []string{
+			`1 p17 2001:470:1f11:81f:d138:5f55:6d4:1fe2:51850>2607:f740:b::f93:53 1/1 pkts 135/385 bytes SF "Dd" 1:RFi26uxdTiJNmfOvQr7IFNZsfyo=`,
+			`2 p17 2001:470:1f11:81f:d138:5f55:6d4:1fe2:51851>2607:f740:b::f93:53 2/3 pkts 272/3424 bytes SF "Dd" 1:IKFvWXWE1GGSaT+RGPwyTZBhELE=`,
+			`3 p17 2607:f740:b::f93:0>2001:470:1f11:81f:d138:5f55:6d4:1fe2:0 1/0 pkts 404/0 bytes S0 "" 1:Zl/xJc57eKLprjbjJfy6mIBSWYw=`,
+		}},
+		// VXLAN nested three deep: each level is a flow keyed with the VNI around it, parented by
+		// the level outside (tshark checked the outermost and innermost ids only).
+		{"vxlan-triple-nested-dns.pcap", []string{
+			`1 p17 1.1.1.1:4789>1.1.1.9:4789 1/0 pkts 221/0 bytes S0 "D" 1:BoQQeZ7/DCGMyRSQkNZ1tFrznQE=`,
+			`2 p17 2.2.2.2:4789>2.2.2.9:4789 vni=1 1/0 pkts 221/0 bytes S0 "D" 1:wQg6nElnEPL05ixbGDjXcbbdRMg= parent=1`,
+			`3 p17 3.3.3.3:4789>3.3.3.9:4789 vni=2 1/0 pkts 221/0 bytes S0 "D" 1:WKFlSVIggh/O4hCxygQmh5s5aWI= parent=2`,
+			`4 p17 4.4.4.4:53>4.4.4.9:53 vni=3 1/0 pkts 221/0 bytes S0 "D" 1:DgHc2YXYAhc7xL+TAMscLD1adTY= parent=3`,
 		}},
 	}
 	for _, c := range cases {
