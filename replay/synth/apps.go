@@ -14,8 +14,7 @@ const (
 )
 
 const (
-	tlsRecord    = 16384 // largest TLS record body
-	tlsRecordLen = tlsRecord + 5
+	tlsRecord = 16384 // largest TLS record body
 	// windowsPing is the payload Windows ping sends, repeated to the requested size.
 	windowsPing = "abcdefghijklmnopqrstuvwabcdefghi"
 )
@@ -199,18 +198,19 @@ func (s *sim) fillMessage(m *message, dst []byte, w uint32) {
 			s.patternAt(dst, m.pat+w)
 		}
 	case msgTLS:
+		rl := m.rec
 		for len(dst) > 0 {
-			rec := w / tlsRecordLen
-			pos := w % tlsRecordLen
+			rec := w / rl
+			pos := w % rl
 			if pos < 5 {
-				body := min(uint32(tlsRecord), m.n-rec*tlsRecordLen-5)
+				body := min(rl-5, m.n-rec*rl-5)
 				hdr := [5]byte{0x17, 0x03, 0x03, byte(body >> 8), byte(body)}
 				k := copy(dst, hdr[pos:])
 				dst = dst[k:]
 				w += uint32(k)
 				continue
 			}
-			k := min(uint32(len(dst)), tlsRecordLen-pos)
+			k := min(uint32(len(dst)), rl-pos)
 			s.patternAt(dst[:k], m.pat+w)
 			dst = dst[k:]
 			w += k
@@ -220,21 +220,29 @@ func (s *sim) fillMessage(m *message, dst []byte, w uint32) {
 	}
 }
 
+// tlsRecordLen sizes TLS records to fill one segment (as servers with dynamic record sizing
+// do), so that a record never needs TCP reassembly.
+func tlsRecordLen(mss int) uint32 {
+	return uint32(min(max(mss, 64), tlsRecord+5))
+}
+
 // tlsSize avoids a final record too short to hold a header and one byte.
-func tlsSize(n int64) int64 {
-	if r := n % tlsRecordLen; r > 0 && r < 6 {
+func tlsSize(n int64, rec uint32) int64 {
+	if r := n % int64(rec); r > 0 && r < 6 {
 		n += 6 - r
 	}
 	return n
 }
 
-// request builds request number k of a conversation.
-func (s *sim) request(c *convRT, k int) message {
+// request builds request number k of a conversation sent over a connection with segment
+// size mss.
+func (s *sim) request(c *convRT, k int, mss int) message {
 	m := message{n: uint32(c.req), pat: s.rng.Uint32(), reply: c.resp}
 	switch c.app {
 	case appTLS:
 		m.kind, m.replyKind = msgTLS, msgTLS
-		m.n = uint32(tlsSize(c.req))
+		m.rec = tlsRecordLen(mss)
+		m.n = uint32(tlsSize(c.req, m.rec))
 	case appHTTP:
 		m.kind, m.replyKind = msgHead, msgHead
 		m.blob = httpRequest(c.host, k, c.req)
@@ -266,11 +274,12 @@ func httpRequest(host string, k int, size int64) []byte {
 }
 
 // response builds the server's answer to request message q.
-func (s *sim) response(q *message) message {
+func (s *sim) response(q *message, mss int) message {
 	m := message{n: uint32(q.reply), pat: s.rng.Uint32(), kind: q.replyKind}
 	switch q.replyKind {
 	case msgTLS:
-		m.n = uint32(tlsSize(q.reply))
+		m.rec = tlsRecordLen(mss)
+		m.n = uint32(tlsSize(q.reply, m.rec))
 	case msgHead:
 		body := q.reply - 120
 		hdr := func(b int64) string {
@@ -300,7 +309,7 @@ type convClient struct {
 func (a *convClient) established(s *sim, ci int32) {
 	c := &s.convs[a.conv]
 	a.sent++
-	s.queue(ci, s.request(c, a.sent))
+	s.queue(ci, s.request(c, a.sent, s.conns[ci].mss))
 }
 
 func (a *convClient) message(s *sim, ci int32, _ int) {
@@ -308,7 +317,7 @@ func (a *convClient) message(s *sim, ci int32, _ int) {
 	a.got++
 	if a.got < c.requests {
 		a.sent++
-		s.queue(ci, s.request(c, a.sent))
+		s.queue(ci, s.request(c, a.sent, s.conns[ci].mss))
 		s.output(ci)
 		return
 	}
@@ -350,7 +359,7 @@ func (s *sim) appSend(ci int32, m int32) {
 	if q.reply <= 0 && q.replyBlob == nil {
 		return
 	}
-	s.queue(ci, s.response(q))
+	s.queue(ci, s.response(q, c.mss))
 	s.output(ci)
 }
 

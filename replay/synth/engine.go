@@ -119,6 +119,7 @@ type link struct {
 	clockOff  int64
 	ifaces    []int32
 	frames    int
+	bytes     int64
 }
 
 type iface struct {

@@ -16,6 +16,7 @@ var generatedSamples = []string{
 	"azurestack-poc",
 	"fault-vip-withdrawn",
 	"fault-mtu-blackhole",
+	"fault-mtu-fragneeded",
 	"fault-hop-drops",
 }
 

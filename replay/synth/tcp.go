@@ -59,6 +59,7 @@ type message struct {
 	kind      uint8
 	blob      []byte
 	pat       uint32
+	rec       uint32 // TLS record length, header included
 	reply     int64 // for a request: bytes the server answers
 	replyKind uint8
 	replyBlob []byte // for a request: the exact answer (health probes)

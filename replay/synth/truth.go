@@ -457,6 +457,7 @@ func (t *Truth) numbered(s *sim, w written, number, pnum uint64, stamp int64, si
 	}
 	t.last = max(t.last, stamp)
 	s.links[w.link].frames++
+	s.links[w.link].bytes += int64(size)
 	if w.obs >= 0 {
 		t.obs[w.obs].number, t.obs[w.obs].pnum = number, pnum
 	}
@@ -726,8 +727,8 @@ func (s *sim) finishTruth() {
 		t.Points[i].ClockOffsetUs = s.links[i].clockOff / 1000
 		t.Points[i].Packets = int(s.out.perPoint[i])
 	}
-	for _, o := range t.obs {
-		t.Points[o.link].Bytes += 0
+	for i := range t.Points {
+		t.Points[i].Bytes = s.links[i].bytes
 	}
 	for i := range t.Conversations {
 		t.Conversations[i].Instances = s.convs[i].launched
