@@ -60,7 +60,7 @@ type message struct {
 	blob      []byte
 	pat       uint32
 	rec       uint32 // TLS record length, header included
-	reply     int64 // for a request: bytes the server answers
+	reply     int64  // for a request: bytes the server answers
 	replyKind uint8
 	replyBlob []byte // for a request: the exact answer (health probes)
 	tag       int32  // protocol-specific (BGP: truth route group)
