@@ -286,18 +286,23 @@ func TestLiveReplay(t *testing.T) {
 	}
 	// Timing from the kernel's receive timestamps: the frame in input slot k is due k/pps after
 	// the first one (a skipped frame leaves its slot empty, like a gap in the capture).
+	// Deviations are taken around the median offset, not frame 0's: a stall just before the
+	// first write would otherwise shift every frame.
 	var devs, offs []time.Duration
 	for i := 0; i < n; i++ {
 		due := time.Duration(float64(slot[i]) * 1e9 / pps)
-		d := got[i].at.Sub(got[0].at) - due
-		offs = append(offs, d)
-		devs = append(devs, max(d, -d))
+		offs = append(offs, got[i].at.Sub(got[0].at)-due)
 	}
-	// Drift: how far the typical frame of the last tenth is behind compared with the first
-	// tenth. Medians, so that a stall of this shared machine (which delays a few frames and,
-	// with MaxLate -1, never moves the schedule) does not count as drift.
-	tenth := n / 10
-	drift := median(offs[n-tenth:]) - median(offs[:tenth])
+	sorted := slices.Sorted(slices.Values(offs))
+	ref := sorted[n/2]
+	for _, d := range offs {
+		devs = append(devs, max(d-ref, ref-d))
+	}
+	// Drift: the earliest arrival (relative to its schedule) in the last third against the
+	// earliest in the first third. A stall of this shared machine only makes frames late (and,
+	// with MaxLate -1, never moves the schedule), so minima ignore it unless it lasts a third.
+	third := n / 3
+	drift := slices.Min(offs[n-third:]) - slices.Min(offs[:third])
 	slices.Sort(devs)
 	p50, p99, worst := devs[len(devs)/2], devs[len(devs)*99/100], devs[len(devs)-1]
 	t.Logf("arrival vs schedule: p50 %v p99 %v max %v, drift %v; pacer lateness p50 %v p99 %v max %v; %.0f pps",
@@ -305,15 +310,13 @@ func TestLiveReplay(t *testing.T) {
 	if drift > time.Millisecond || drift < -time.Millisecond {
 		t.Errorf("drift %v over %d frames, want within 1ms", drift, n)
 	}
-	if p50 > time.Millisecond {
+	// The pacer measures its own lateness; when it says the process itself was kept from
+	// running (half the frames late by more than 500µs), the receiver cannot see better.
+	if st.LateP50 > 500*time.Microsecond {
+		t.Logf("the machine kept the pacer from running on time (p50 lateness %v); not judging arrival spread", st.LateP50)
+	} else if p50 > time.Millisecond {
 		t.Errorf("median deviation from the schedule %v, want under 1ms", p50)
 	}
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // liveBenchSink opens the near end of a fresh veth pair when the machine allows it.
