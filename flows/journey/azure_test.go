@@ -314,11 +314,17 @@ func TestAzureSkewedClocks(t *testing.T) {
 	if got := res.Clocks[ptTransit]; got.Offset != 5*time.Millisecond || got.Source != ClockEstimated {
 		t.Errorf("transit clock = %+v, want exactly 5ms estimated (symmetric link seen both ways)", got)
 	}
-	// Links seen both ways come out exact; links seen one way have their minimum delay
-	// absorbed into the offset (taken as 0), as documented.
-	for i, want := range []float64{0, 100, 50, 0, 0} {
-		if l := fwd.Hops[i].Latency; i > 0 && (l.Min != want || l.P99 != want) {
-			t.Errorf("hop %d corrected latency = %+v, want %v µs", i, l, want)
+	// Links seen both ways come out exact. The underlay point is seen one way on each side
+	// (in from the Mux, out to the host), so its offset sits between the two bounds and the
+	// two one-way hops share their delays' difference: within 30 µs of the truth.
+	for i, want := range []float64{0, 100, 50, 30, 40} {
+		l := fwd.Hops[i].Latency
+		tol := 0.0
+		if i >= 3 {
+			tol = 30
+		}
+		if i > 0 && (l.Min < want-tol || l.Min > want+tol || l.P99 != l.Min) {
+			t.Errorf("hop %d corrected latency = %+v, want %v ±%v µs", i, l, want, tol)
 		}
 	}
 }

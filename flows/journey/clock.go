@@ -2,7 +2,6 @@ package journey
 
 import (
 	"math"
-	"sort"
 	"time"
 )
 
@@ -86,48 +85,125 @@ func (c *clockStats) record(a, b int, delta int64, causal bool) {
 	}
 }
 
-// clockEdge is an estimate of offset(b) - offset(a) between two points.
-type clockEdge struct {
-	rel     int64
-	quality int // 3 causal both ways, 2 causal one way, 1 clock-ordered both ways, 0 one way
-	samples uint64
-	ok      bool
+// noPath marks an absent constraint in the distance matrix.
+const noPath = int64(math.MaxInt64 / 4)
+
+// constraints returns the matrix d[a*n+b] of the tightest known bound on offset(b) -
+// offset(a): every packet that went from a to b arrived no earlier than it left, so that
+// difference is at most the minimum raw delta a->b. Each pair uses its causally ordered
+// matches whenever it has any, else those only the clock ordered. When closure is set the
+// bounds are chained through intermediate points (Floyd-Warshall), unless that finds a
+// contradiction (a negative cycle: clock-ordered pairs misordered by skew), in which case the
+// direct bounds are returned.
+func (c *clockStats) constraints(n int, closure bool) []int64 {
+	d := make([]int64, n*n)
+	for a := 0; a < n; a++ {
+		for b := 0; b < n; b++ {
+			d[a*n+b] = noPath
+			if a == b {
+				d[a*n+b] = 0
+				continue
+			}
+			ab, ba := &c.p[a*c.n+b], &c.p[b*c.n+a]
+			switch {
+			case ab.nCausal > 0:
+				d[a*n+b] = ab.minCausal
+			case ab.nTime > 0 && ba.nCausal == 0:
+				d[a*n+b] = ab.minTime
+			}
+		}
+	}
+	if !closure {
+		return d
+	}
+	cl := append([]int64(nil), d...)
+	for k := 0; k < n; k++ {
+		for a := 0; a < n; a++ {
+			if cl[a*n+k] == noPath {
+				continue
+			}
+			for b := 0; b < n; b++ {
+				if cl[k*n+b] != noPath && cl[a*n+k]+cl[k*n+b] < cl[a*n+b] {
+					cl[a*n+b] = cl[a*n+k] + cl[k*n+b]
+				}
+			}
+		}
+	}
+	for a := 0; a < n; a++ {
+		if cl[a*n+a] < 0 {
+			return d
+		}
+	}
+	return cl
 }
 
-// edge derives the relative offset of b against a. With matched packets both ways, the
-// NTP-style estimate ((b-a) - (a-b))/2 over the minimum delay each way cancels the link delay
-// if it is symmetric; with one direction only, the link's minimum delay is taken as 0. Pairs
-// ordered by causality are used whenever the pair has any.
-func (c *clockStats) edge(a, b int) clockEdge {
-	ab, ba := &c.p[a*c.n+b], &c.p[b*c.n+a]
-	nab, nba, mab, mba, q := ab.nCausal, ba.nCausal, ab.minCausal, ba.minCausal, 2
-	if nab+nba == 0 {
-		nab, nba, mab, mba, q = ab.nTime, ba.nTime, ab.minTime, ba.minTime, 0
+// bound is the interval a free point's offset must lie in, given the fixed points.
+type bound struct {
+	lo, hi       int64
+	hasLo, hasHi bool
+	from         int // the fixed point giving the tightest bound
+}
+
+func (c *clockStats) bounds(x, n int, d []int64, fixed []bool, off []int64) bound {
+	b := bound{from: -1}
+	for a := 0; a < n; a++ {
+		if !fixed[a] || a == x {
+			continue
+		}
+		if d[a*n+x] != noPath {
+			if hi := off[a] + d[a*n+x]; !b.hasHi || hi < b.hi {
+				b.hi, b.hasHi, b.from = hi, true, a
+			}
+		}
+		if d[x*n+a] != noPath {
+			if lo := off[a] - d[x*n+a]; !b.hasLo || lo > b.lo {
+				b.lo, b.hasLo = lo, true
+				if !b.hasHi {
+					b.from = a
+				}
+			}
+		}
 	}
-	e := clockEdge{samples: nab + nba, ok: nab+nba > 0}
+	return b
+}
+
+func (b bound) any() bool        { return b.hasLo || b.hasHi }
+func (b bound) allowsZero() bool { return (!b.hasLo || b.lo <= 0) && (!b.hasHi || b.hi >= 0) }
+
+// width orders points whose interval excludes 0: two-sided intervals (the narrowest first)
+// before one-sided ones.
+func (b bound) width() int64 {
+	if b.hasLo && b.hasHi {
+		return max(b.hi-b.lo, 0)
+	}
+	return noPath
+}
+
+// value picks the offset when 0 is outside the interval, i.e. the raw timestamps contradict
+// synchronised clocks: with both bounds the midpoint (NTP-style: for a single pair seen both
+// ways, ((a->x) - (x->a))/2 over the minimum delays); with one bound (one direction only) the
+// bound itself, the link's minimum delay taken as 0.
+func (b bound) value() int64 {
 	switch {
-	case nab > 0 && nba > 0:
-		e.rel, e.quality = mab/2-mba/2+(mab%2-mba%2)/2, q+1
-	case nab > 0:
-		e.rel, e.quality = mab, q
-	case nba > 0:
-		e.rel, e.quality = -mba, q
+	case b.hasLo && b.hasHi:
+		return b.lo/2 + b.hi/2 + (b.lo%2+b.hi%2)/2
+	case b.hasHi:
+		return b.hi
+	default:
+		return b.lo
 	}
-	return e
 }
 
-func (e clockEdge) better(o clockEdge) bool {
-	if e.quality != o.quality {
-		return e.quality > o.quality
-	}
-	return e.samples > o.samples
-}
-
-// estimate computes every point's offset. The first point (offset 0 unless given) and
-// user-given points are fixed; the others are reached over a spanning tree of the point graph
-// grown greedily from the fixed points along the best estimates (both directions before one,
-// causally ordered before clock-ordered, then more samples). Points the tree cannot reach start
-// a new group whose lowest point is its reference; points that matched nothing are unknown.
+// estimate computes every point's offset. The first point (offset 0 unless given) and the
+// user-given points are fixed. Matched packets bound every other point's offset (directly and
+// through chains of points). Clocks are presumed synchronised while the packets allow it: a
+// point whose interval holds 0 gets 0, one at a time, since each fix narrows the others;
+// correcting such a point would only move link delay asymmetry (or, with one direction, the
+// whole link delay) into the latencies. Then the point with the narrowest interval that
+// excludes 0 is fixed at its value (see bound.value), and so on. Points no fixed point bounds
+// start a new group whose lowest point is its reference; points that matched nothing are
+// unknown (offset 0). Clocks are few, so the O(n^3) closure is cheap; above 64 points only
+// direct pairs bound each other.
 func (c *clockStats) estimate(given map[int]time.Duration, points int) []Clock {
 	n := max(points, c.n)
 	for p := range given {
@@ -135,73 +211,77 @@ func (c *clockStats) estimate(given map[int]time.Duration, points int) []Clock {
 	}
 	c.ensure(n)
 	out := make([]Clock, n)
-	done := make([]bool, n)
+	fixed := make([]bool, n)
+	off := make([]int64, n)
 	for i := range out {
 		out[i] = Clock{Point: i, From: i}
 	}
-	fixed := make([]int, 0, len(given))
-	for p := range given {
+	for p, o := range given {
 		if p >= 0 {
-			fixed = append(fixed, p)
+			out[p].Offset, out[p].Source, fixed[p], off[p] = o, ClockGiven, true, int64(o)
 		}
-	}
-	sort.Ints(fixed)
-	for _, p := range fixed {
-		out[p].Offset, out[p].Source, done[p] = given[p], ClockGiven, true
 	}
 	// User offsets are relative to the first point, so it is fixed too.
-	if n > 0 && !done[0] {
-		out[0].Source, done[0] = ClockReference, true
+	if n > 0 && !fixed[0] {
+		out[0].Source, fixed[0] = ClockReference, true
 	}
-	edges := make([]clockEdge, n*n)
-	for a := 0; a < n; a++ {
-		for b := 0; b < n; b++ {
-			if a != b {
-				edges[a*n+b] = c.edge(a, b)
-			}
-		}
-	}
-	grow := func() {
-		for {
-			best, ba, bb := clockEdge{quality: math.MinInt}, -1, -1
-			for a := 0; a < n; a++ {
-				if !done[a] {
-					continue
-				}
-				for b := 0; b < n; b++ {
-					if done[b] || !edges[a*n+b].ok {
-						continue
-					}
-					if e := edges[a*n+b]; ba < 0 || e.better(best) {
-						best, ba, bb = e, a, b
-					}
-				}
-			}
-			if ba < 0 {
-				return
-			}
-			out[bb] = Clock{Point: bb, Offset: out[ba].Offset + time.Duration(best.rel),
-				Source: ClockEstimated, From: ba, Samples: best.samples}
-			done[bb] = true
-		}
-	}
-	grow()
-	for p := 0; p < n; p++ {
-		if done[p] {
-			continue
-		}
-		connected := false
+	d := c.constraints(n, n <= 64)
+	connected := func(p int) bool {
 		for q := 0; q < n; q++ {
-			if q != p && edges[p*n+q].ok {
-				connected = true
+			if q != p && (d[p*n+q] != noPath || d[q*n+p] != noPath) {
+				return true
+			}
+		}
+		return false
+	}
+	for {
+		zero, best, bx := -1, bound{}, -1
+		for x := 0; x < n; x++ {
+			if fixed[x] {
+				continue
+			}
+			b := c.bounds(x, n, d, fixed, off)
+			if !b.any() {
+				continue
+			}
+			if b.allowsZero() {
+				zero, best = x, b
 				break
 			}
+			if bx < 0 || b.width() < best.width() {
+				best, bx = b, x
+			}
 		}
-		if !connected {
-			continue // stays ClockUnknown
+		switch {
+		case zero >= 0:
+			fixed[zero] = true
+			out[zero] = Clock{Point: zero, Source: ClockEstimated, From: best.from, Samples: c.samples(zero, best.from)}
+			continue
+		case bx >= 0:
+			off[bx], fixed[bx] = best.value(), true
+			out[bx] = Clock{Point: bx, Offset: time.Duration(off[bx]), Source: ClockEstimated,
+				From: best.from, Samples: c.samples(bx, best.from)}
+			continue
 		}
-		out[p].Source, done[p] = ClockReference, true
-		grow()
+		// Nothing fixed reaches the rest: the lowest connected free point starts a group.
+		next := -1
+		for x := 0; x < n && next < 0; x++ {
+			if !fixed[x] && connected(x) {
+				next = x
+			}
+		}
+		if next < 0 {
+			return out
+		}
+		out[next].Source, fixed[next] = ClockReference, true
 	}
-	return out
+}
+
+// samples counts the matched pairs between two points, both directions, both orderings.
+func (c *clockStats) samples(a, b int) uint64 {
+	if a < 0 || b < 0 || a >= c.n || b >= c.n {
+		return 0
+	}
+	ab, ba := &c.p[a*c.n+b], &c.p[b*c.n+a]
+	return ab.nCausal + ab.nTime + ba.nCausal + ba.nTime
 }

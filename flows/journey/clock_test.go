@@ -43,8 +43,12 @@ func TestClockEstimation(t *testing.T) {
 			true, 3_000 * us, nil, 3 * time.Millisecond, ClockEstimated, 200},
 		{"both directions negative skew", "a point whose clock runs behind puts replies before requests",
 			true, -7_000 * us, nil, -7 * time.Millisecond, ClockEstimated, 200},
-		{"one direction", "only requests matched: the link's minimum delay is taken as 0",
-			false, 3_000 * us, nil, 3*time.Millisecond + 200*time.Microsecond, ClockEstimated, 0},
+		{"one direction behind", "only requests matched and they arrive before they left: the link's minimum delay is taken as 0",
+			false, -3_000 * us, nil, -3*time.Millisecond + 200*time.Microsecond, ClockEstimated, 0},
+		{"one direction ahead", "a receiver ahead on a one-way link looks like latency: clocks stay presumed synchronised",
+			false, 3_000 * us, nil, 0, ClockEstimated, 3200},
+		{"both directions within the delay", "a skew smaller than the link delay is consistent with synchronised clocks",
+			true, 50 * us, nil, 0, ClockEstimated, 250},
 		{"user given", "a user-given offset overrides the estimate",
 			true, 3_000 * us, map[int]time.Duration{1: 2 * time.Millisecond}, 2 * time.Millisecond, ClockGiven, 1200},
 	}
@@ -100,14 +104,35 @@ func TestClockPropagation(t *testing.T) {
 	}
 }
 
+func TestClockChainsBounds(t *testing.T) {
+	// Why: a point seen one way in (from 1) and one way out (to 2) is bounded on both sides
+	// only through chains of points; its skew must be recovered between the two bounds.
+	var c clockStats
+	// 0 <-> 1 and 0 <-> 2 synchronised, 100 µs links both ways.
+	for _, p := range []int{1, 2} {
+		c.record(0, p, 100*us, true)
+		c.record(p, 0, 100*us, true)
+	}
+	// Point 3 runs 2 ms ahead: 1 -> 3 takes 60 µs, 3 -> 2 takes 40 µs.
+	c.record(1, 3, 60*us+2000*us, true)
+	c.record(3, 2, 40*us-2000*us, true)
+	got := c.estimate(nil, 4)
+	if got[1].Offset != 0 || got[2].Offset != 0 {
+		t.Errorf("synchronised points moved: %+v %+v", got[1], got[2])
+	}
+	if o := got[3].Offset; o != 2010*time.Microsecond {
+		t.Errorf("point 3 offset %v, want 2.01ms (between the bounds 1.96 and 2.06 ms)", o)
+	}
+}
+
 func TestClockPrefersCausalPairs(t *testing.T) {
 	// Why: pairs only the clock ordered are unreliable when skew exceeds the link delay; a pair
 	// ordered by TTL must win.
 	var c clockStats
-	c.record(0, 1, 400*us, false)
-	c.record(0, 1, 900*us, true)
+	c.record(0, 1, -400*us, false)
+	c.record(0, 1, -900*us, true)
 	got := c.estimate(nil, 2)
-	if got[1].Offset != 900*time.Microsecond {
-		t.Errorf("offset %v, want 900µs from the causal pair", got[1].Offset)
+	if got[1].Offset != -900*time.Microsecond {
+		t.Errorf("offset %v, want -900µs from the causal pair", got[1].Offset)
 	}
 }

@@ -53,6 +53,16 @@ func (t *Tracker) aggregate(hs []hopObs) {
 		sig = mixSig(sig, uint64(hs[i].seg)<<8|uint64(tr))
 	}
 	t.elems = el
+	if t.onJourney != nil {
+		jh := t.jhops[:0]
+		for i := range hs {
+			o := &hs[i]
+			jh = append(jh, JourneyHop{Ref: PacketRef{Input: int(o.input), Point: o.h.Point, Number: o.number},
+				Time: o.time, Segment: int(o.seg), TTL: o.ttl, Transform: el[i].tr})
+		}
+		t.jhops = jh
+		t.onJourney(jh)
+	}
 	p := t.paths[t.lookupPath(sig, el)]
 	p.journeys++
 	for i := range hs {

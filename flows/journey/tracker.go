@@ -38,8 +38,21 @@ type Config struct {
 	// Points is the number of capture points, a sizing hint (more are accepted).
 	Points int
 	// MaxPending bounds the observations held in the window; when it is reached the oldest
-	// journeys finish early (Stats.Forced). Default 1<<20 (about 64 MiB).
+	// journeys finish early (Stats.Forced). Default 1<<20 (about 64 MiB); rounded down to a
+	// power of two.
 	MaxPending int
+	// OnJourney, when set, is called with every finished journey, its observations in causal
+	// order (for packet-level views and tests). hops is valid only during the call.
+	OnJourney func(hops []JourneyHop)
+}
+
+// JourneyHop is one observation of a finished journey.
+type JourneyHop struct {
+	Ref       PacketRef
+	Time      int64 // raw capture time, ns
+	Segment   int   // index into Result.Segments
+	TTL       uint8
+	Transform Transform // since the previous observation
 }
 
 // Stats counts what the tracker did.
@@ -91,11 +104,13 @@ type Tracker struct {
 	origins map[originKey]netip.AddrPort
 	dupRefs []PacketRef
 
-	scratch []hopObs
-	elems   []pathElem
-	paths   []*pathRec
-	pathIdx map[uint64]int32
-	clock   clockStats
+	scratch   []hopObs
+	elems     []pathElem
+	onJourney func([]JourneyHop)
+	jhops     []JourneyHop
+	paths     []*pathRec
+	pathIdx   map[uint64]int32
+	clock     clockStats
 
 	vips map[netip.Addr]bool
 	bgp  map[netip.Addr]bool
@@ -107,6 +122,7 @@ func NewTracker(cfg Config) *Tracker {
 		window:     int64(cfg.Window),
 		maxPending: cfg.MaxPending,
 		given:      cfg.ClockOffsets,
+		onJourney:  cfg.OnJourney,
 		origins:    make(map[originKey]netip.AddrPort, 1024),
 		pathIdx:    make(map[uint64]int32, 1024),
 		scratch:    make([]hopObs, 0, maxJourneyObs),

@@ -133,21 +133,38 @@ func (tunnelRule) apply(a, b view) Transform {
 	return TransformNone
 }
 
-// snatRule: the innermost source address or port changed.
+// echoID reports whether a tuple's ports are an ICMP echo identifier, held in both ports: a
+// NAT rewrites it with the address it translates, so it must not count for the other side.
+func echoID(t *decode.Tuple) bool { return t.Proto == 1 || t.Proto == 58 }
+
+// snatRule: the innermost source address or port changed. For ICMP echo, the source address
+// changed, or only the identifier did (a query id is the source port's analogue).
 type snatRule struct{}
 
 func (snatRule) apply(a, b view) Transform {
-	if a.h.Inner.Src != b.h.Inner.Src || a.h.Inner.SrcPort != b.h.Inner.SrcPort {
+	x, y := &a.h.Inner, &b.h.Inner
+	if x.Src != y.Src {
+		return TransformSNAT
+	}
+	if echoID(x) {
+		if x.Dst == y.Dst && x.SrcPort != y.SrcPort {
+			return TransformSNAT
+		}
+		return TransformNone
+	}
+	if x.SrcPort != y.SrcPort {
 		return TransformSNAT
 	}
 	return TransformNone
 }
 
-// dnatRule: the innermost destination address or port changed.
+// dnatRule: the innermost destination address or port changed. For ICMP echo, only the
+// destination address counts (the identifier belongs to the source side).
 type dnatRule struct{}
 
 func (dnatRule) apply(a, b view) Transform {
-	if a.h.Inner.Dst != b.h.Inner.Dst || a.h.Inner.DstPort != b.h.Inner.DstPort {
+	x, y := &a.h.Inner, &b.h.Inner
+	if x.Dst != y.Dst || (!echoID(x) && x.DstPort != y.DstPort) {
 		return TransformDNAT
 	}
 	return TransformNone

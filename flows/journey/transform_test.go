@@ -71,6 +71,10 @@ func TestSNATRule(t *testing.T) {
 			pk(0, 0, 1).tuple(natPub, vip, 6), pk(1, 0, 1).tuple(natPub, dip, 6), TransformNone},
 		{"unchanged", "the same tuple is not SNAT",
 			pk(0, 0, 1).tuple(client, vip, 6), pk(1, 0, 1).tuple(client, vip, 6), TransformNone},
+		{"icmp echo id follows the source", "a NAT rewrites the echo id (held in both ports) with the source address",
+			pk(0, 0, 1).tuple("10.0.0.10:77", "192.168.102.4:77", 1), pk(1, 0, 1).tuple("172.16.0.5:900", "192.168.102.4:900", 1), TransformSNAT},
+		{"icmp reply restored", "the reply's destination and id restored: not SNAT",
+			pk(0, 0, 1).tuple("192.168.102.4:900", "172.16.0.5:900", 1), pk(1, 0, 1).tuple("192.168.102.4:77", "10.0.0.10:77", 1), TransformNone},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -94,6 +98,10 @@ func TestDNATRule(t *testing.T) {
 			pk(0, 0, 1).tuple(natPub, "192.168.102.4:80", 6), pk(1, 0, 1).tuple(natPub, "192.168.102.4:8080", 6), TransformDNAT},
 		{"source only", "a source rewrite is not DNAT",
 			pk(0, 0, 1).tuple(client, vip, 6), pk(1, 0, 1).tuple(natPub, vip, 6), TransformNone},
+		{"icmp echo snat", "the echo id rewritten with the source is not a destination change",
+			pk(0, 0, 1).tuple("10.0.0.10:77", "192.168.102.4:77", 1), pk(1, 0, 1).tuple("172.16.0.5:900", "192.168.102.4:900", 1), TransformNone},
+		{"icmp reply restored", "the reply's destination restored is DNAT",
+			pk(0, 0, 1).tuple("192.168.102.4:900", "172.16.0.5:900", 1), pk(1, 0, 1).tuple("192.168.102.4:77", "10.0.0.10:77", 1), TransformDNAT},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
