@@ -335,3 +335,22 @@ func liveBenchSink(b *testing.B) (*LiveSink, bool) {
 	}
 	return s, true
 }
+
+// BenchmarkLiveSinkWrite is the cost of one send onto a veth pair (the kernel delivers the
+// frame to the peer in the sender's context), which bounds the rate the pacer can hold.
+func BenchmarkLiveSinkWrite(b *testing.B) {
+	l, ok := liveBenchSink(b)
+	if !ok {
+		b.Skip("needs root and iproute2 for a veth pair")
+	}
+	defer l.Close()
+	frames := testTraffic(256, nil)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := l.WriteFrame(&frames[i%len(frames)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
