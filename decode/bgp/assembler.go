@@ -159,7 +159,9 @@ func (a *Assembler) Feed(point int, pkt *decode.Packet, tcp *layers.TCP) (ended 
 	}
 	a.stats.Segments++
 	pa := a.pointAsm(point)
-	a.flushGaps(pa, pkt.Time)
+	for _, q := range a.pointList {
+		a.flushGaps(q, pkt.Time)
+	}
 
 	src, dst := pkt.Inner.Src.Unmap(), pkt.Inner.Dst.Unmap()
 	if src.Is4() != dst.Is4() {
@@ -183,8 +185,9 @@ func (a *Assembler) Feed(point int, pkt *decode.Packet, tcp *layers.TCP) (ended 
 	return ended
 }
 
-// flushGaps declares gaps for out-of-order data that has waited GapWait without the
-// missing bytes arriving.
+// flushGaps declares gaps for out-of-order data at one point that has waited GapWait
+// without the missing bytes arriving. Feed runs it for every point, so a point that went
+// quiet still has its gaps declared as capture time moves on elsewhere.
 func (a *Assembler) flushGaps(pa *pointAsm, now int64) {
 	if pa.pending == 0 {
 		return
@@ -292,9 +295,9 @@ func sameSession(s *session, c *tcpConn) bool {
 				continue
 			}
 			shared = true
-			lo := reassembly.Sequence(oh.startSeq).Add(-sameSessionSeqSpan)
-			if lo.Difference(reassembly.Sequence(ch.startSeq)) >= 0 &&
-				reassembly.Sequence(ch.startSeq).Difference(reassembly.Sequence(oh.next).Add(sameSessionSeqSpan)) >= 0 {
+			// Within [first seq - span, last seq + span] of the other point, mod 2^32.
+			lo, hi := oh.startSeq-sameSessionSeqSpan, oh.next+sameSessionSeqSpan
+			if int32(ch.startSeq-lo) >= 0 && int32(hi-ch.startSeq) >= 0 {
 				return true
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+	gobgp "github.com/osrg/gobgp/v4/pkg/packet/bgp"
 
 	"github.com/stackflow/stackflow/decode"
 )
@@ -27,7 +28,9 @@ func msg(typ uint8, body []byte) []byte {
 func keepalive() []byte { return msg(TypeKeepalive, nil) }
 
 // capability is one OPEN capability TLV.
-func capability(code uint8, value ...byte) []byte { return append([]byte{code, byte(len(value))}, value...) }
+func capability(code uint8, value ...byte) []byte {
+	return append([]byte{code, byte(len(value))}, value...)
+}
 
 func capAS4(as uint32) []byte {
 	return capability(65, byte(as>>24), byte(as>>16), byte(as>>8), byte(as))
@@ -146,7 +149,7 @@ func (c *conv) seg(dir int, seqNum uint32, data []byte, syn, ack, fin bool) int 
 	tcp.Payload = data
 	pkt := &decode.Packet{Point: c.point, Number: c.n, Offset: int64(c.n) * 100, Time: c.now,
 		CapLen: uint32(54 + len(data)), Len: uint32(54 + len(data)), HasIP: true, IPVersion: 4,
-		Inner: decode.Tuple{Src: src.Addr(), Dst: dst.Addr(), SrcPort: src.Port(), DstPort: dst.Port(), Proto: 6},
+		Inner:  decode.Tuple{Src: src.Addr(), Dst: dst.Addr(), SrcPort: src.Port(), DstPort: dst.Port(), Proto: 6},
 		TCPSeq: seqNum, TCPAck: tcp.Ack, Payload: data}
 	return c.a.Feed(c.point, pkt, tcp)
 }
@@ -188,4 +191,13 @@ func mustNoProblems(t *testing.T, a *Assembler) {
 	for _, p := range a.Problems() {
 		t.Errorf("unexpected problem: %v", p)
 	}
+}
+
+// addPathAll turns ADD-PATH receive on for the families the tests use.
+func addPathAll() map[gobgp.Family]gobgp.BGPAddPathMode {
+	m := map[gobgp.Family]gobgp.BGPAddPathMode{}
+	for _, f := range []gobgp.Family{gobgp.RF_IPv4_UC, gobgp.RF_IPv6_UC, gobgp.RF_IPv4_VPN, gobgp.RF_IPv6_VPN} {
+		m[f] = gobgp.BGP_ADD_PATH_RECEIVE
+	}
+	return m
 }

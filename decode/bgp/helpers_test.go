@@ -3,6 +3,7 @@ package bgp
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
@@ -16,12 +17,12 @@ import (
 	"github.com/stackflow/stackflow/decode"
 )
 
-// capturesDir finds ../shared/captures next to the repository root, or skips the test.
-func capturesDir(t testing.TB) string {
-	t.Helper()
+// capturesPath finds ../shared/captures next to the repository root (the directory holding
+// go.mod, searched upwards from the test's directory).
+func capturesPath() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -29,13 +30,23 @@ func capturesDir(t testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("go.mod not found above the test directory; cannot locate ../shared/captures")
+			return "", errors.New("go.mod not found above the test directory")
 		}
 		dir = parent
 	}
 	caps := filepath.Join(dir, "..", "shared", "captures")
 	if _, err := os.Stat(caps); err != nil {
-		t.Skipf("captures folder %s absent: %v", caps, err)
+		return "", err
+	}
+	return caps, nil
+}
+
+// capturesDir returns the captures folder or skips the test, logging why.
+func capturesDir(t testing.TB) string {
+	t.Helper()
+	caps, err := capturesPath()
+	if err != nil {
+		t.Skipf("real captures unavailable (../shared/captures): %v", err)
 	}
 	return caps
 }
@@ -51,27 +62,37 @@ type packetSource interface {
 }
 
 // readSegments decodes every TCP packet on port 179 of a capture file with gopacket (the
-// decode package's own decoder is another helper's work). Cisco HDLC (link type 104) is
-// unwrapped here: address 0x0f/0x8f, control 0, then an ethertype.
+// decode package's own decoder is another helper's work), or skips the test when the
+// captures are absent.
 func readSegments(t testing.TB, name string) []segment {
 	t.Helper()
-	f, err := os.Open(filepath.Join(capturesDir(t), name))
+	segs, err := readSegmentsFile(filepath.Join(capturesDir(t), name))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", name, err)
+	}
+	return segs
+}
+
+// readSegmentsFile reads one capture. Cisco HDLC (link type 104) is unwrapped here:
+// address 0x0f/0x8f, control 0, then an ethertype.
+func readSegmentsFile(path string) ([]segment, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	var src packetSource
 	var link layers.LinkType
-	if filepath.Ext(name) == ".pcapng" {
+	if filepath.Ext(path) == ".pcapng" {
 		r, err := pcapgo.NewNgReader(f, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		src, link = r, r.LinkType()
 	} else {
 		r, err := pcapgo.NewReader(f)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		src, link = r, r.LinkType()
 	}
@@ -79,10 +100,10 @@ func readSegments(t testing.TB, name string) []segment {
 	for n := uint64(1); ; n++ {
 		data, ci, err := src.ReadPacketData()
 		if errors.Is(err, io.EOF) {
-			break
+			return out, nil
 		}
 		if err != nil {
-			t.Fatalf("%s packet %d: %v", name, n, err)
+			return out, fmt.Errorf("packet %d: %w", n, err)
 		}
 		l := link
 		if len(ci.AncillaryData) > 0 { // pcapng with WantMixedLinkType
@@ -94,7 +115,6 @@ func readSegments(t testing.TB, name string) []segment {
 			out = append(out, s)
 		}
 	}
-	return out
 }
 
 func decodeSegment(data []byte, ci gopacket.CaptureInfo, link layers.LinkType, n uint64) (segment, bool) {

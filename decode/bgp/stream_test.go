@@ -251,6 +251,16 @@ func TestSameSessionAtTwoPoints(t *testing.T) {
 			t.Errorf("message %d points %v (first %d), want [0 1] first 0", m.Index, m.Points, m.Point)
 		}
 	}
+	// A third point that picks the connection up mid-stream (no SYN) joins it: its first
+	// sequence number lies within the range the other points saw.
+	p3 := newConv(a, 2, p0.next[0], p0.next[1])
+	p3.now = p0.now
+	if got := p3.send(0, keepalive()); got != 1 {
+		t.Errorf("mid-stream point: %d ends", got)
+	}
+	if ss := a.Sessions(); len(ss) != 1 || !slices.Equal(ss[0].Points, []int{0, 1, 2}) || ss[0].Counts.Keepalive != 3 {
+		t.Errorf("after a mid-stream third point: %+v", ss)
+	}
 	// A reconnect on the same 4-tuple with new sequence numbers is another session.
 	p2 := newConv(a, 1, 900000000, 1900000000)
 	p2.handshake()
