@@ -129,7 +129,7 @@ func (q *queue) pop() qent {
 
 // setClass moves flow idx to class c, queueing a fresh entry stamped with its Last.
 func (t *Table) setClass(idx int32, c uint8) {
-	f := &t.flows[idx]
+	f := t.flows.at(idx)
 	f.class = c
 	f.epoch++
 	t.queues[c].push(qent{last: f.rec.Last, idx: idx, id: f.rec.ID, epoch: f.epoch})
@@ -137,7 +137,7 @@ func (t *Table) setClass(idx int32, c uint8) {
 
 // live returns the flow an entry refers to, or nil when the entry is stale.
 func (t *Table) live(e *qent) *flow {
-	f := &t.flows[e.idx]
+	f := t.flows.at(e.idx)
 	if f.rec.ID != e.id || f.epoch != e.epoch {
 		return nil
 	}

@@ -19,7 +19,7 @@ package conn
 
 // historyCap bounds a record's history; later letters are dropped. Real histories are far
 // shorter (a clean TCP connection is "ShADadFf").
-const historyCap = 31
+const historyCap = 30
 
 // history is a fixed-size, allocation-free history string.
 type history struct {

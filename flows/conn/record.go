@@ -80,18 +80,18 @@ type Endpoint struct {
 type Record struct {
 	// ID numbers flows from 1 in order of first appearance, across finished and active flows,
 	// and never changes; 0 means "no flow". The report's "f<ID>" comes from it.
-	ID  uint32
-	Key Key
-	// First and Last are the capture times (ns since the Unix epoch) of the first and latest packet.
-	First, Last int64
-	Orig, Resp  Endpoint
+	ID uint32
 	// Parent is the outer flow that carried this flow's first tunnelled packet; Parent2 a
 	// second, different one (typically the return direction's outer flow, whose UDP source
 	// port hashes differently). Further carriers are not linked. 0 means none.
 	Parent, Parent2 uint32
-	// Children lists the first MaxChildren flows this (outer) flow carried; NChildren counts all.
-	Children  [MaxChildren]uint32
+	// NChildren counts the flows this (outer) flow carried; Children lists the first MaxChildren.
 	NChildren uint32
+	Key       Key
+	// First and Last are the capture times (ns since the Unix epoch) of the first and latest packet.
+	First, Last int64
+	Orig, Resp  Endpoint
+	Children    [MaxChildren]uint32
 	// RTT is the handshake round trip as seen at this point: SYN to the ACK that completes the
 	// handshake. RTTResp is its first part, SYN to SYN-ACK (this point to the responder and
 	// back); RTT-RTTResp is this point to the originator and back. Valid when HasRTT.
@@ -102,6 +102,7 @@ type Record struct {
 	Flipped bool
 	Reason  FinishReason
 	origLo  bool // the originator is the key's low side
+	echo    bool // an ICMP echo flow: the ports hold the echo identifier
 	hist    history
 	cid     [sha1.Size]byte
 }
@@ -143,14 +144,17 @@ func (r *Record) DstPort() uint16 {
 }
 
 // HasPorts reports whether SrcPort and DstPort mean something: TCP, UDP, SCTP, DCCP and UDP-Lite
-// ports, or the ICMP echo identifier; false for other protocols and for portless fragments.
+// ports, or the identifier of an ICMP echo flow; false for other protocols and ICMP messages,
+// and for portless fragments.
 func (r *Record) HasPorts() bool {
 	if r.Key.Portless() {
 		return false
 	}
 	switch r.Key.proto {
-	case ProtoTCP, ProtoUDP, ProtoSCTP, 33, 136, ProtoICMP, ProtoICMPv6:
+	case ProtoTCP, ProtoUDP, ProtoSCTP, 33, 136:
 		return true
+	case ProtoICMP, ProtoICMPv6:
+		return r.echo
 	}
 	return false
 }

@@ -62,7 +62,7 @@ type Table struct {
 	sweepEach int64
 
 	index  map[Key]int32 // active flows by key -> slot in flows
-	flows  []flow        // slots; a free slot has rec.ID 0
+	flows  arena         // slots; a free slot has rec.ID 0
 	free   []int32
 	queues [numClasses]queue
 	frags  fragTable
@@ -98,7 +98,6 @@ func NewTable(cfg Config) *Table {
 	t.frags.timeout = int64(to.Fragment)
 	n := max(cfg.ExpectedFlows, 0)
 	t.index = make(map[Key]int32, n)
-	t.flows = make([]flow, 0, n)
 	return t
 }
 
@@ -165,7 +164,7 @@ func (t *Table) updateLevel(p *decode.Packet, tu *decode.Tuple, vni uint32, hasV
 
 	idx, ok := t.index[k]
 	if ok {
-		f := &t.flows[idx]
+		f := t.flows.at(idx)
 		switch {
 		case now-f.rec.Last > t.timeout[f.class]:
 			t.finish(idx, IdleTimeout)
@@ -179,7 +178,7 @@ func (t *Table) updateLevel(p *decode.Packet, tu *decode.Tuple, vni uint32, hasV
 	if !ok {
 		idx = t.create(k, fwd, p, l4, now)
 	}
-	f := &t.flows[idx]
+	f := t.flows.at(idx)
 	orig := fwd == f.rec.origLo
 	ep := &f.rec.Resp
 	if orig {
@@ -218,7 +217,7 @@ func (t *Table) updateLevel(p *decode.Packet, tu *decode.Tuple, vni uint32, hasV
 	if parentID != 0 {
 		t.link(idx, parentIdx, parentID)
 	}
-	return idx, t.flows[idx].rec.ID
+	return idx, t.flows.at(idx).rec.ID
 }
 
 // create starts a flow for key k from packet p and returns its slot.
@@ -232,14 +231,13 @@ func (t *Table) create(k Key, fwd bool, p *decode.Packet, l4 bool, now int64) in
 		idx = t.free[n-1]
 		t.free = t.free[:n-1]
 	} else {
-		t.flows = append(t.flows, flow{})
-		idx = int32(len(t.flows) - 1)
+		idx = t.flows.grow()
 	}
 	t.nextID++
 	if t.nextID == 0 { // 2^32 flows: ids wrap, skipping 0
 		t.nextID = 1
 	}
-	f := &t.flows[idx]
+	f := t.flows.at(idx)
 	*f = flow{class: classNone}
 	r := &f.rec
 	r.ID, r.Key, r.First, r.Last, r.origLo = t.nextID, k, now, now, fwd
@@ -256,6 +254,12 @@ func (t *Table) create(k Key, fwd bool, p *decode.Packet, l4 bool, now int64) in
 	var typ, code uint8
 	if l4 {
 		typ, code = p.ICMPType, p.ICMPCode
+		switch k.proto {
+		case ProtoICMP:
+			r.echo = typ == 0 || typ == 8
+		case ProtoICMPv6:
+			r.echo = typ == 128 || typ == 129
+		}
 	}
 	r.cid = communityDigest(t.cfg.CommunityIDSeed, k.Is4(), src, dst, k.proto, sport, dport, typ, code, !k.Portless())
 	t.index[k] = idx
@@ -266,7 +270,7 @@ func (t *Table) create(k Key, fwd bool, p *decode.Packet, l4 bool, now int64) in
 
 // link records that the flow in slot idx was carried by the flow parentID (slot parentIdx).
 func (t *Table) link(idx, parentIdx int32, parentID uint32) {
-	r := &t.flows[idx].rec
+	r := &t.flows.at(idx).rec
 	switch {
 	case r.Parent == parentID || r.Parent2 == parentID:
 		return
@@ -277,10 +281,10 @@ func (t *Table) link(idx, parentIdx int32, parentID uint32) {
 	default:
 		return
 	}
-	if parentIdx < 0 || int(parentIdx) >= len(t.flows) {
+	if parentIdx < 0 || parentIdx >= t.flows.n {
 		return
 	}
-	pr := &t.flows[parentIdx].rec
+	pr := &t.flows.at(parentIdx).rec
 	if pr.ID != parentID { // the parent was evicted while this packet was applied
 		return
 	}
@@ -292,7 +296,7 @@ func (t *Table) link(idx, parentIdx int32, parentID uint32) {
 
 // finish ends the flow in slot idx.
 func (t *Table) finish(idx int32, why FinishReason) {
-	f := &t.flows[idx]
+	f := t.flows.at(idx)
 	f.rec.Reason = why
 	delete(t.index, f.rec.Key)
 	t.stats.Finished++
@@ -320,7 +324,7 @@ func (t *Table) Flush() {
 	for _, idx := range t.index {
 		idxs = append(idxs, idx)
 	}
-	slices.SortFunc(idxs, func(a, b int32) int { return cmpID(t.flows[a].rec.ID, t.flows[b].rec.ID) })
+	slices.SortFunc(idxs, func(a, b int32) int { return cmpID(t.flows.at(a).rec.ID, t.flows.at(b).rec.ID) })
 	for _, idx := range idxs {
 		t.finish(idx, Flushed)
 	}
@@ -346,7 +350,7 @@ func (t *Table) Records() []Record {
 	out := make([]Record, 0, len(t.finished)+len(t.index))
 	out = append(out, t.finished...)
 	for _, idx := range t.index {
-		out = append(out, t.flows[idx].rec)
+		out = append(out, t.flows.at(idx).rec)
 	}
 	slices.SortFunc(out, func(a, b Record) int { return cmpID(a.ID, b.ID) })
 	return out
@@ -367,4 +371,26 @@ func (t *Table) Stats() Stats {
 	s := t.stats
 	s.Active = len(t.index)
 	return s
+}
+
+// chunkBits sizes the arena's chunks: 1024 flows (360 KiB) each.
+const chunkBits = 10
+
+// arena holds flow slots in fixed-size chunks, so growing never copies the flows (a plain
+// slice of a million 352-byte flows would copy ~1.7 GB over its growth and briefly hold two
+// copies). The chunks hold no pointers, so the garbage collector does not scan them.
+type arena struct {
+	chunks []*[1 << chunkBits]flow
+	n      int32
+}
+
+func (a *arena) at(i int32) *flow { return &a.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
+
+// grow adds a zero slot and returns its index.
+func (a *arena) grow() int32 {
+	if int(a.n)>>chunkBits == len(a.chunks) {
+		a.chunks = append(a.chunks, new([1 << chunkBits]flow))
+	}
+	a.n++
+	return a.n - 1
 }

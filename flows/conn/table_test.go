@@ -455,3 +455,29 @@ func TestUpdateExistingNoAllocs(t *testing.T) {
 		t.Errorf("Update of existing flows allocates %v times per call", n)
 	}
 }
+
+func TestHasPorts(t *testing.T) {
+	// The report omits sport/dport where they do not apply: ICMP messages other than echo,
+	// protocols without ports, fragments whose ports were never seen.
+	cases := []struct {
+		name string
+		p    *decode.Packet
+		want bool
+	}{
+		{"tcp", seg(0, cli, srv, "S", 1, 0, 0), true},
+		{"udp", udp(0, "10.0.0.1:1", "10.0.0.2:2", 1), true},
+		{"icmp-echo", icmp(0, false, "10.0.0.1:9", "10.0.0.2:9", 8, 0), true},
+		{"icmp6-echo-reply", icmp(0, true, "[fe80::1]:9", "[fe80::2]:9", 129, 0), true},
+		{"icmp-unreachable", icmp(0, false, "10.0.0.1:0", "10.0.0.2:0", 3, 3), false},
+		{"gre", pkt(0, 47, "10.0.0.1:0", "10.0.0.2:0"), false},
+		{"portless-fragment", frag(udp(0, "10.0.0.1:0", "10.0.0.2:0", 0), 1, 1480, false), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := one(t, c.p)
+			if r.HasPorts() != c.want {
+				t.Errorf("HasPorts %v, want %v", r.HasPorts(), c.want)
+			}
+		})
+	}
+}
