@@ -34,6 +34,7 @@ func (h *history) add(c byte) {
 	}
 }
 
+// String returns the letters recorded so far.
 func (h *history) String() string { return string(h.b[:h.n]) }
 
 // histBit names the once-per-direction history events (Zeek's HIST_* masks).

@@ -26,6 +26,7 @@ const (
 
 var endpointStateNames = [...]string{"inactive", "syn_sent", "syn_ack_sent", "partial", "established", "closed", "reset"}
 
+// String names the state in snake case ("syn_sent").
 func (s EndpointState) String() string {
 	if int(s) < len(endpointStateNames) {
 		return endpointStateNames[s]
@@ -47,6 +48,7 @@ const (
 
 var finishReasonNames = [...]string{"active", "idle_timeout", "evicted", "reused", "flushed"}
 
+// String names the reason in snake case ("idle_timeout").
 func (r FinishReason) String() string {
 	if int(r) < len(finishReasonNames) {
 		return finishReasonNames[r]

@@ -481,3 +481,60 @@ func TestHasPorts(t *testing.T) {
 		})
 	}
 }
+
+func TestClassTimeouts(t *testing.T) {
+	// Each class expires after its own idle time: a probe packet on the same key just before
+	// the timeout joins the flow, just after it starts a new one.
+	closed := with(handshake(), seg(30*ms, cli, srv, "FA", 1001, 5001, 0), seg(40*ms, srv, cli, "FA", 5001, 1002, 0))
+	cases := []struct {
+		name  string
+		why   string
+		pkts  []*decode.Packet
+		probe func(at time.Duration) *decode.Packet
+		to    time.Duration
+	}{
+		{"tcp-opening", "an unanswered SYN waits TCPOpening (30 s) for retries",
+			[]*decode.Packet{seg(0, cli, srv, "S", 1000, 0, 0)},
+			func(at time.Duration) *decode.Packet { return seg(at, cli, srv, "A", 1001, 1, 0) }, 30 * time.Second},
+		{"tcp-established", "an established connection may idle an hour",
+			handshake(), func(at time.Duration) *decode.Packet { return seg(at, cli, srv, "A", 1001, 5001, 0) }, time.Hour},
+		{"tcp-closed", "after both FINs only 5 s",
+			closed, func(at time.Duration) *decode.Packet { return seg(at, cli, srv, "A", 1002, 5002, 0) }, 5 * time.Second},
+		{"tcp-reset", "after a RST only 5 s",
+			with(handshake(), seg(30*ms, cli, srv, "R", 1001, 0, 0)),
+			func(at time.Duration) *decode.Packet { return seg(at, srv, cli, "A", 5001, 1001, 0) }, 5 * time.Second},
+		{"tcp-lone-fin", "a FIN nobody answered (SH) is closed too",
+			[]*decode.Packet{seg(0, cli, srv, "S", 1000, 0, 0), seg(ms, cli, srv, "F", 1001, 0, 0)},
+			func(at time.Duration) *decode.Packet { return seg(at, cli, srv, "A", 1002, 0, 0) }, 5 * time.Second},
+		{"udp", "UDP 60 s", []*decode.Packet{udp(0, "10.0.0.1:1", "10.0.0.2:2", 1)},
+			func(at time.Duration) *decode.Packet { return udp(at, "10.0.0.2:2", "10.0.0.1:1", 1) }, time.Minute},
+		{"icmp", "ICMP 30 s", []*decode.Packet{icmp(0, false, "10.0.0.1:7", "10.0.0.2:7", 8, 0)},
+			func(at time.Duration) *decode.Packet { return icmp(at, false, "10.0.0.1:7", "10.0.0.2:7", 8, 0) }, 30 * time.Second},
+		{"other", "other protocols 60 s", []*decode.Packet{pkt(0, 47, "10.0.0.1:0", "10.0.0.2:0")},
+			func(at time.Duration) *decode.Packet { return pkt(at, 47, "10.0.0.1:0", "10.0.0.2:0") }, time.Minute},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, gap := range []time.Duration{c.to - time.Second, c.to + time.Second} {
+				tb := NewTable(Config{})
+				var last time.Duration
+				var id uint32
+				for _, p := range c.pkts {
+					id, _ = tb.Update(p)
+					last = time.Duration(p.Time - base)
+				}
+				got, _ := tb.Update(c.probe(last + gap))
+				if expired := got != id; expired != (gap > c.to) {
+					t.Errorf("probe %v after the last packet: expired=%v (%s)", gap, expired, c.why)
+				}
+			}
+		})
+	}
+	// Configured timeouts replace the defaults.
+	tb := NewTable(Config{Timeouts: Timeouts{UDP: 2 * time.Second}})
+	a, _ := tb.Update(udp(0, "10.0.0.1:1", "10.0.0.2:2", 1))
+	b, _ := tb.Update(udp(3*time.Second, "10.0.0.1:1", "10.0.0.2:2", 1))
+	if a == b {
+		t.Error("a 2 s UDP timeout did not expire a flow idle 3 s")
+	}
+}
