@@ -296,17 +296,13 @@ type destKey struct {
 // markEndsEarly finds paths whose route is a strict prefix of another path's route to the same
 // destination (first hop's destination address, port and protocol): their journeys all stopped
 // where others went on, so they are lost at the last hop. mergeSubpaths already counted loss
-// within a conversation; this catches conversations that never got further at all.
+// within a conversation; this catches conversations that never got further at all. Every
+// proper route prefix of every path is indexed once, so the cost is linear in hops.
 func markEndsEarly(paths []Path) {
-	byDest := map[destKey][]int{}
-	for pi := range paths {
-		h := &paths[pi].Hops[0]
-		port := h.Inner.DstPort
-		if h.Inner.Proto == 1 || h.Inner.Proto == 58 {
-			port = 0 // the echo identifier names the conversation, not the destination
-		}
-		k := destKey{netip.AddrPortFrom(h.Inner.Dst.Unmap(), port), h.Inner.Proto}
-		byDest[k] = append(byDest[k], pi)
+	type prefixKey struct {
+		dest destKey
+		n    int
+		hash uint64
 	}
 	step := func(h *Hop, first bool) routeStep {
 		s := routeStep{point: h.Point, hasMAC: h.HasMAC, srcMAC: h.SrcMAC, dstMAC: h.DstMAC,
@@ -316,36 +312,60 @@ func markEndsEarly(paths []Path) {
 		}
 		return s
 	}
-	for _, group := range byDest {
-		for _, pi := range group {
-			p := &paths[pi]
-			if p.ICMPError {
-				continue
-			}
-			for _, qi := range group {
-				q := &paths[qi]
-				if len(q.Hops) <= len(p.Hops) || q.ICMPError {
-					continue
-				}
-				prefix := true
-				for i := range p.Hops {
-					if step(&p.Hops[i], i == 0) != step(&q.Hops[i], i == 0) {
-						prefix = false
-						break
-					}
-				}
-				if prefix {
-					p.EndsEarly = true
-					break
-				}
-			}
-			if p.EndsEarly {
-				last := &p.Hops[len(p.Hops)-1]
-				if last.Lost == 0 {
-					last.LostRef = last.Ref
-				}
-				last.Lost = last.Packets
+	hashStep := func(x uint64, s routeStep) uint64 {
+		x = mixSig(x, uint64(s.point)<<16|uint64(s.depth)<<8|uint64(s.transform))
+		x = mixSig(x, macWord(s.srcMAC)<<1|b2u(s.hasMAC))
+		return mixSig(x, macWord(s.dstMAC))
+	}
+	dest := func(p *Path) destKey {
+		h := &p.Hops[0]
+		port := h.Inner.DstPort
+		if echoID(&h.Inner) {
+			port = 0 // the echo identifier names the conversation, not the destination
+		}
+		return destKey{netip.AddrPortFrom(h.Inner.Dst.Unmap(), port), h.Inner.Proto}
+	}
+	prefixes := map[prefixKey]int{} // -> a path having this proper prefix
+	for qi := range paths {
+		q := &paths[qi]
+		if q.ICMPError {
+			continue
+		}
+		d, x := dest(q), uint64(0)
+		for i := 0; i < len(q.Hops)-1; i++ {
+			x = hashStep(x, step(&q.Hops[i], i == 0))
+			prefixes[prefixKey{d, i + 1, x}] = qi
+		}
+	}
+	for pi := range paths {
+		p := &paths[pi]
+		if p.ICMPError {
+			continue
+		}
+		x := uint64(0)
+		for i := range p.Hops {
+			x = hashStep(x, step(&p.Hops[i], i == 0))
+		}
+		qi, ok := prefixes[prefixKey{dest(p), len(p.Hops), x}]
+		if !ok || qi == pi {
+			continue
+		}
+		q := &paths[qi]
+		same := true
+		for i := range p.Hops {
+			if step(&p.Hops[i], i == 0) != step(&q.Hops[i], i == 0) {
+				same = false // a hash collision
+				break
 			}
 		}
+		if !same {
+			continue
+		}
+		p.EndsEarly = true
+		last := &p.Hops[len(p.Hops)-1]
+		if last.Lost == 0 {
+			last.LostRef = last.Ref
+		}
+		last.Lost = last.Packets
 	}
 }

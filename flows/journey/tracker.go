@@ -1,11 +1,3 @@
-// Package journey owns stackflow's hop correlation: it recognises the same packet at several
-// capture points and locations (equal fingerprints within a time window), orders each packet's
-// observations by causality, classifies the transform between consecutive observations (route,
-// SNAT, DNAT, encapsulation, decapsulation and their combinations), estimates the clock offsets
-// between capture points, and aggregates journeys into end-to-end paths per direction with
-// per-hop packets, latency and loss, the NAT table, and the nodes with their roles
-// (DESIGN.md sections 4 and 6.1). It keeps per-packet state only inside the window; everything
-// it keeps longer is per segment (flow at a location) or per path.
 package journey
 
 import (

@@ -188,3 +188,47 @@ func TestUncorrelatedPackets(t *testing.T) {
 		t.Errorf("uncorrelated %d, paths %d; want 2 and 0", res.Stats.Uncorrelated, len(res.Paths))
 	}
 }
+
+func TestEndsEarly(t *testing.T) {
+	// Why: a conversation whose every packet dies at the router (route withdrawn) has no longer
+	// path of its own; it is lost where other conversations to the same destination went on.
+	// A conversation to another destination that ends at the same place is not.
+	var pkts []*pb
+	fp := uint64(100)
+	send := func(at int64, src, dst string, hops int) {
+		fp++
+		b := []*pb{
+			pk(0, at, fp).tuple(src, dst, 6).ttl(64).macs(mac(1), mac(2)),
+			pk(1, at+10*us, fp).tuple(src, dst, 6).ttl(63).macs(mac(3), mac(4)),
+			pk(2, at+20*us, fp).tuple(src, dst, 6).ttl(62).macs(mac(5), mac(6)),
+		}
+		pkts = append(pkts, b[:hops]...)
+	}
+	for i := int64(0); i < 3; i++ {
+		send(i*1000*us, "10.0.0.10:1000", vip, 3)        // gets through
+		send(i*1000*us+300*us, "10.0.0.10:1001", vip, 2) // withdrawn: dies after point 1
+		send(i*1000*us+600*us, "10.0.0.10:1002", "192.168.102.9:443", 2)
+	}
+	res := stream(t, Config{}, pkts)
+	var early, full, other *Path
+	for i := range res.Paths {
+		p := &res.Paths[i]
+		switch p.Hops[0].Inner.SrcPort {
+		case 1000:
+			full = p
+		case 1001:
+			early = p
+		case 1002:
+			other = p
+		}
+	}
+	if full == nil || early == nil || other == nil {
+		t.Fatalf("paths missing: %d paths", len(res.Paths))
+	}
+	if !early.EndsEarly || early.Hops[1].Lost != 3 || early.Hops[1].LostRef.Point != 1 {
+		t.Errorf("withdrawn conversation: ends early %v, lost %d (ref %+v), want true, 3", early.EndsEarly, early.Hops[1].Lost, early.Hops[1].LostRef)
+	}
+	if full.EndsEarly || other.EndsEarly || other.Hops[1].Lost != 0 {
+		t.Errorf("full ends early %v, other ends early %v lost %d; want false, false, 0", full.EndsEarly, other.EndsEarly, other.Hops[1].Lost)
+	}
+}

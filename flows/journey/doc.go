@@ -1,0 +1,47 @@
+// Package journey owns stackflow's hop correlation: it recognises the same packet at several
+// capture points and locations (equal fingerprints within a time window), orders each packet's
+// observations by causality, classifies the transform between consecutive observations (route,
+// SNAT, DNAT, encapsulation, decapsulation and their combinations), estimates the clock offsets
+// between capture points, and aggregates journeys into end-to-end paths per direction with
+// per-hop packets, latency and loss, the NAT table, and the nodes with their roles
+// (DESIGN.md sections 4 and 6.1).
+//
+// Use: NewTracker, then Observe every packet in timestamp order (MarkVIP/MarkBGP from the BGP
+// stage whenever known), then Finish for the Result.
+//
+// Memory: per-packet state lives only in the window (a ring of observations, a fingerprint
+// index, a journey pool), bounded by Config.MaxPending and sized by the window, never by the
+// file; Observe allocates nothing in steady state. What outlives the window is per segment
+// (one flow at one location, ~250 bytes) and per path (~100 bytes per hop plus a sparse latency
+// histogram of a few dozen bytes).
+//
+// Choices made where the design leaves room:
+//   - Journey membership: an observation joins the newest pending journey with its
+//     fingerprint unless its tuple is the exact reverse of one already in it (a reply with the
+//     same invariant fields, e.g. a UDP echo with IP ID 0). Equal location (point + MAC pair),
+//     headers and TTL make a duplicate: counted, kept as evidence, never a hop.
+//   - Causal order: higher inner TTL first; among equal TTLs the encapsulation phase (plain
+//     copy entering the tunnel, tunnelled copies, plain copy leaving it: decided by MAC
+//     adjacency, then by the VIP->DIP rewrite, then by time); time (corrected by user-given
+//     offsets) breaks the remaining ties.
+//   - Segments: the outer UDP source port of a tunnel is entropy and is not part of a
+//     segment's identity; ERSPAN mirroring is capture transport, not encapsulation.
+//   - Paths: a path is a distinct sequence of (segment, transform); ECMP through several Muxes
+//     therefore gives several paths. A journey covering a contiguous part of a longer path is
+//     folded into the busiest longest such path; where it stopped early is that hop's loss. A
+//     conversation whose route is a strict prefix of another conversation's route to the same
+//     destination "ends early": all its packets are lost at its last hop.
+//   - Direction: a segment is the originator's when its source sent the conversation's TCP SYN
+//     (or received the SYN-ACK), else is the only side below port 1024 ... else was seen first;
+//     a path is forward when most of its hops are. ICMP errors always travel back.
+//   - Clock offsets: matched packets bound every point's offset (a packet never arrives before
+//     it left), directly and through chains of points. Clocks are presumed synchronised while
+//     the bounds allow it; otherwise the NTP-style midpoint of two-sided bounds, or the bound
+//     itself when only one direction was seen (the link's minimum delay taken as 0). User-given
+//     offsets override. A receiver whose clock runs ahead on a link seen only one way cannot be
+//     told from latency: give its offset.
+//   - Nodes are unions of MACs and addresses; the rules are on the identKind type.
+//   - DSR: a return path is DSR when its paired forward path was encapsulated by a node it
+//     never crosses and its source becomes the VIP the forward path targeted; only the return
+//     path carries the flag.
+package journey
