@@ -19,7 +19,8 @@
 # process it created, on success, on error and on Ctrl-C.
 set -euo pipefail
 
-readonly HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly HERE
 readonly OUT=${LAB_OUT:-$HERE/captures}
 readonly KEEP_WORK=${LAB_KEEP_WORK:-0}
 readonly BULK_BYTES=${LAB_BULK_BYTES:-3145728}

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # check() conditions name variables that only eval reads
 # verify.sh - check with tshark that the recorded lab captures show what README.md says they show:
 # SNAT at natvm, the BGP announce/withdraw/re-announce between muxvm and bgpvm, VXLAN VNI 4114
 # from the Mux to the host, DNAT VIP->DIP at the host, Direct Server Return (replies never on the
@@ -34,7 +35,6 @@ VNI=$(tl "d['vxlan']['vni']")
 VXPORT=$(tl "d['vxlan']['port']")
 MUX=$(tl "d['vxlan']['outer_src']")
 HOSTPA=$(tl "d['vxlan']['outer_dst']")
-ROUTER=$(tl "d['bgp']['speakers'][0]['address']")
 ROUTER_AS=$(tl "d['bgp']['speakers'][0]['asn']")
 MUX_AS=$(tl "d['bgp']['speakers'][1]['asn']")
 HTTP_VIP_PORT=$(tl "d['services'][0]['vip'].split(':')[1]")
@@ -92,7 +92,7 @@ check packet_counts "((bad == 0))" "every capture's packet count equals timeline
 # 1. Only lab addresses, no IPv6, no DNS: nothing left the lab.
 outside=0
 for p in $(tl "' '.join(p['id'] for p in d['capture_points'])"); do
-	o=$(f "$p" "ip" ip.src ip.dst | tr ' ,' '\n\n' | sort -u | python3 -c '
+	o=$(f "$p" "ip" ip.src ip.dst | tr -s ' ,' '\n' | sort -u | python3 -c '
 import ipaddress, sys
 lab = [ipaddress.ip_network(x) for x in ("192.168.200.0/24", "192.168.201.0/30",
        "192.168.100.0/24", "192.168.102.0/24", "10.0.0.0/24")]
