@@ -42,16 +42,19 @@ import (
 
 // Problem kinds.
 const (
-	ProblemGap         = "bgp_gap"        // bytes missing from a stream
-	ProblemBadMarker   = "bgp_bad_marker" // no marker where a message should start
-	ProblemBadLength   = "bgp_bad_length" // header length outside 19..limit
-	ProblemResync      = "bgp_resync"     // bytes skipped to find the next header
-	ProblemMidstream   = "bgp_midstream"  // stream picked up mid-message (no SYN seen)
-	ProblemMalformed   = "bgp_malformed"  // a complete message that breaks the rules
-	ProblemTruncated   = "bgp_truncated"  // the stream ended inside a message
+	ProblemGap       = "bgp_gap"        // bytes missing from a stream
+	ProblemBadMarker = "bgp_bad_marker" // no marker where a message should start
+	ProblemBadLength = "bgp_bad_length" // header length outside 19..limit
+	ProblemResync    = "bgp_resync"     // bytes skipped to find the next header
+	ProblemMidstream = "bgp_midstream"  // stream picked up mid-message (no SYN seen)
+	ProblemMalformed = "bgp_malformed"  // a complete message that breaks the rules
+	ProblemTruncated = "bgp_truncated"  // the stream ended inside a message
+)
+
+const (
 	defaultGapWait     = time.Second
 	maxKeptProblems    = 10000
-	maxPagesPerConn    = 256
+	maxPagesPerConn    = 256 // out-of-order pages per connection before gopacket skips ahead
 	sameSessionSeqSpan = 1 << 24
 	sameSessionIdle    = 120 * time.Second
 )
@@ -68,6 +71,7 @@ type Problem struct {
 	Message      string // lowercase, quoting the offending values
 }
 
+// Error formats the problem with its kind and position.
 func (p Problem) Error() string {
 	return fmt.Sprintf("%s: point %d packet %d stream byte %d: %s", p.Kind, p.Point, p.Packet, p.StreamOffset, p.Message)
 }
@@ -145,6 +149,7 @@ func (a *Assembler) pointAsm(point int) *pointAsm {
 // traced to the packet that carried it.
 type segCtx struct{ ci gopacket.CaptureInfo }
 
+// GetCaptureInfo implements reassembly.AssemblerContext.
 func (s *segCtx) GetCaptureInfo() gopacket.CaptureInfo { return s.ci }
 
 // Feed reassembles one TCP segment of a BGP connection seen at capture point point. pkt

@@ -58,6 +58,7 @@ type Family struct {
 	SAFI uint8
 }
 
+// String returns FamilyName of the pair.
 func (f Family) String() string { return FamilyName(f.AFI, f.SAFI) }
 
 // Capability is one OPEN capability: its code, IANA name and a short rendering of its value
@@ -68,6 +69,7 @@ type Capability struct {
 	Value string
 }
 
+// String renders "name value", or the name alone for capabilities without a value.
 func (c Capability) String() string {
 	if c.Value == "" {
 		return c.Name
