@@ -240,6 +240,16 @@ func TestCaptures(t *testing.T) {
 				if !slices.Contains(rds, "4200073286:11009") || slices.Contains(rds, "") {
 					t.Errorf("route distinguishers %v", rds)
 				}
+				// Two UPDATEs cross segment boundaries (frames 3->4 and 4->5, as tshark shows).
+				var crossing []string
+				for _, m := range a.Messages() {
+					if m.First.Number != m.Last.Number {
+						crossing = append(crossing, fmt.Sprintf("%d->%d", m.First.Number, m.Last.Number))
+					}
+				}
+				if !slices.Equal(crossing, []string{"3->4", "4->5"}) {
+					t.Errorf("messages crossing segments %v", crossing)
+				}
 				// The capture stops 23 bytes before the end of a 142-byte UPDATE.
 				if k := problemKinds(a); k[ProblemTruncated] != 1 || len(k) != 1 {
 					t.Errorf("problems %v, want the one truncated message", a.Problems())
