@@ -63,11 +63,12 @@ type event struct {
 	kind uint8
 }
 
-// evHeap is a binary min-heap on (t, seq); hand-written so that pushes do not box.
+// evHeap is a 4-ary min-heap on (t, seq); hand-written so that pushes do not box, and
+// 4-ary because popping dominates the run time and a shallower heap halves its levels.
 type evHeap []event
 
-func (h evHeap) less(i, j int) bool {
-	return h[i].t < h[j].t || h[i].t == h[j].t && h[i].seq < h[j].seq
+func before(a, b *event) bool {
+	return a.t < b.t || a.t == b.t && a.seq < b.seq
 }
 
 func (h *evHeap) push(e event) {
@@ -75,36 +76,42 @@ func (h *evHeap) push(e event) {
 	q := *h
 	i := len(q) - 1
 	for i > 0 {
-		p := (i - 1) / 2
-		if !q.less(i, p) {
+		p := (i - 1) / 4
+		if !before(&e, &q[p]) {
 			break
 		}
-		q[i], q[p] = q[p], q[i]
+		q[i] = q[p]
 		i = p
 	}
+	q[i] = e
 }
 
 func (h *evHeap) pop() event {
 	q := *h
 	top := q[0]
 	n := len(q) - 1
-	q[0] = q[n]
+	last := q[n]
 	q = q[:n]
 	i := 0
 	for {
-		l := 2*i + 1
-		if l >= n {
+		c := 4*i + 1
+		if c >= n {
 			break
 		}
-		m := l
-		if r := l + 1; r < n && q.less(r, l) {
-			m = r
+		m := c
+		for k := c + 1; k < c+4 && k < n; k++ {
+			if before(&q[k], &q[m]) {
+				m = k
+			}
 		}
-		if !q.less(m, i) {
+		if !before(&q[m], &last) {
 			break
 		}
-		q[i], q[m] = q[m], q[i]
+		q[i] = q[m]
 		i = m
+	}
+	if n > 0 {
+		q[i] = last
 	}
 	*h = q
 	return top
