@@ -8,6 +8,7 @@ const Schema = "stackflow.report/v1"
 // this. Times are UTC RFC 3339 strings with exactly 9 fractional digits (see FormatTime).
 type Report struct {
 	Schema    string         `json:"schema"`
+	Filter    string         `json:"filter,omitempty"` // the --filter expression that narrowed this report
 	Capture   Capture        `json:"capture"`
 	Protocols map[string]int `json:"protocols"`
 	Tunnels   []Tunnel       `json:"tunnels"`
