@@ -4,7 +4,8 @@ package flows
 // analysis: every stage still sees all traffic, because correlation needs every hop, and only the
 // output shows what matches. A filter selects flows and paths; nodes, NAT mappings, tunnels, BGP
 // sessions and routes, and findings are then kept when they relate to what was selected (see
-// Filter.Apply). Capture and protocol totals, and bgp.messages, describe the input and are never
+// Filter.Apply). The flows a kept path lists and the outer flows of a kept tunnelled flow come
+// along, so the report stays self-contained and filtering twice changes nothing. Capture and protocol totals, and bgp.messages, describe the input and are never
 // filtered.
 //
 // An expression is parsed once into an AST, then compiled once into closures through one
