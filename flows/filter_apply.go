@@ -20,10 +20,10 @@ type fltFlow struct {
 	sport, dport int   // -1 when absent
 	vni          int64 // -1 when absent
 	carriers     []netip.Addr
-	tunnels      uint8  // filterTunnels bits: tunnels the flow is, or is carried by
-	flags        uint8  // filterFlags bits, TCP only
-	roles        uint16 // filterRoles bits of the nodes at its endpoints and its carriers'
-	parent       *fltFlow
+	tunnels      uint8      // filterTunnels bits: tunnels the flow is, or is carried by
+	flags        uint8      // filterFlags bits, TCP only
+	roles        uint16     // filterRoles bits of the nodes at its endpoints and its carriers'
+	outer        []*fltFlow // flows that carried it: its tunnel_parent and flows listing it as a child
 }
 
 // fltHop is a hop with its fields parsed once per Apply.
@@ -145,7 +145,7 @@ func fltTunnelByPort(c *fltFlow, childHasVNI bool) uint8 {
 	return 0
 }
 
-// fltMaxNesting bounds the walk up tunnel_parent links (a damaged report may loop).
+// fltMaxNesting bounds how many tunnel levels a flow's carriers are looked for across.
 const fltMaxNesting = 8
 
 func buildFilterIndex(r *Report) *filterIndex {
@@ -192,6 +192,17 @@ func buildFilterIndex(r *Report) *filterIndex {
 		}
 	}
 	for i := range ix.flows {
+		fv := &ix.flows[i]
+		if c, ok := ix.flowByID[fv.f.TunnelParent]; ok && c != fv {
+			fv.outer = append(fv.outer, c)
+		}
+		for _, id := range fv.f.TunnelFlows {
+			if x, ok := ix.flowByID[id]; ok && x != fv && !slices.Contains(x.outer, fv) {
+				x.outer = append(x.outer, fv)
+			}
+		}
+	}
+	for i := range ix.flows {
 		ix.linkFlow(&ix.flows[i])
 	}
 	for i := range r.Paths {
@@ -202,7 +213,8 @@ func buildFilterIndex(r *Report) *filterIndex {
 
 // linkFlow fills a flow's tunnel types, carriers and roles. A flow is a tunnel of type T when
 // the report lists a T tunnel between its endpoints (and its protocol fits); it is carried by T
-// when an ancestor through tunnel_parent is the outer flow of a T tunnel with its VNI.
+// when a flow that carried it (tunnel_parent, or a flow listing it in tunnel_children), or one
+// that carried that one, up to fltMaxNesting levels, is the outer flow of a T tunnel with its VNI.
 func (ix *filterIndex) linkFlow(fv *fltFlow) {
 	for _, t := range ix.tunnelsFor[fltPairOf(fv.src, fv.dst)] {
 		if fltTunnelProtoOK(t.bit, fv.f.Proto) {
@@ -212,27 +224,31 @@ func (ix *filterIndex) linkFlow(fv *fltFlow) {
 	if fv.tunnels == 0 && len(fv.f.TunnelFlows) > 0 {
 		fv.tunnels = fltTunnelByPort(fv, false)
 	}
-	child := fv
-	for depth := 0; child.f.TunnelParent != "" && depth < fltMaxNesting; depth++ {
-		c, ok := ix.flowByID[child.f.TunnelParent]
-		if !ok || c == child {
-			break
-		}
-		if child == fv {
-			fv.parent = c
-		}
-		fv.carriers = append(fv.carriers, c.src, c.dst)
-		var bits uint8
-		for _, t := range ix.tunnelsFor[fltPairOf(c.src, c.dst)] {
-			if fltTunnelProtoOK(t.bit, c.f.Proto) && (t.vni < 0 || child.vni < 0 || t.vni == child.vni) {
-				bits |= t.bit
+	seen := []*fltFlow{fv}
+	level := []*fltFlow{fv}
+	for depth := 0; len(level) > 0 && depth < fltMaxNesting; depth++ {
+		var next []*fltFlow
+		for _, child := range level {
+			for _, c := range child.outer {
+				if slices.Contains(seen, c) {
+					continue
+				}
+				seen = append(seen, c)
+				next = append(next, c)
+				fv.carriers = append(fv.carriers, c.src, c.dst)
+				var bits uint8
+				for _, t := range ix.tunnelsFor[fltPairOf(c.src, c.dst)] {
+					if fltTunnelProtoOK(t.bit, c.f.Proto) && (t.vni < 0 || child.vni < 0 || t.vni == child.vni) {
+						bits |= t.bit
+					}
+				}
+				if bits == 0 {
+					bits = fltTunnelByPort(c, child.vni >= 0)
+				}
+				fv.tunnels |= bits
 			}
 		}
-		if bits == 0 {
-			bits = fltTunnelByPort(c, child.vni >= 0)
-		}
-		fv.tunnels |= bits
-		child = c
+		level = next
 	}
 	fv.roles = ix.roleAt[fv.src] | ix.roleAt[fv.dst]
 	for _, a := range fv.carriers {
@@ -271,7 +287,7 @@ func (ix *filterIndex) buildPath(pv *fltPath, p *Path) {
 // copy shares no slice or map with r (pointer-valued numbers, such as ports, are shared and must
 // be treated as read-only). Paths are kept when the expression matches them; flows when it
 // matches them, when a kept path lists them, or when they carried a kept flow (its
-// tunnel_parent chain). Those additions keep the report self-contained and make filtering
+// tunnel_parent, the flows listing it in tunnel_children, and so on outwards). Those additions keep the report self-contained and make filtering
 // idempotent: every object kept is judged on the same context again. Then:
 //   - nodes: those that made a hop of a kept path, or own an address of a kept flow or of a
 //     kept path's hop (inner and outer), a kept NAT mapping's node and the nodes of kept BGP
@@ -306,14 +322,22 @@ func (f *Filter) Apply(r *Report) *Report {
 			}
 		}
 	}
+	// Every flow that carried a kept flow is kept too, transitively: marking before queueing
+	// visits each flow once, so a loop in a damaged report ends.
+	var queue []*fltFlow
 	for i := range ix.flows {
-		if !keepFlow[i] {
-			continue
+		if keepFlow[i] {
+			queue = append(queue, &ix.flows[i])
 		}
-		// An ancestor already kept has had, or will have, its own chain walked; stopping there
-		// also ends a tunnel_parent loop in a damaged report.
-		for c := ix.flows[i].parent; c != nil && !keepFlow[c.i]; c = c.parent {
-			keepFlow[c.i] = true
+	}
+	for len(queue) > 0 {
+		fv := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, c := range fv.outer {
+			if !keepFlow[c.i] {
+				keepFlow[c.i] = true
+				queue = append(queue, c)
+			}
 		}
 	}
 	k := ix.related(keepFlow, keepPath)
