@@ -257,13 +257,18 @@ func (s *sim) request(c *convRT, k int, mss int) message {
 func httpRequest(host string, k int, size int64) []byte {
 	const ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"
 	if size > 1024 {
-		hdr := fmt.Sprintf("POST /upload/%d HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n"+
-			"Content-Type: application/octet-stream\r\nContent-Length: %%d\r\n\r\n", k, host, ua)
-		body := size - int64(len(fmt.Sprintf(hdr, size)))
-		for body > 0 && int64(len(fmt.Sprintf(hdr, body)))+body != size {
-			body--
+		// find the body length whose header and body add up to size; at a digit boundary
+		// no length fits, and an extra space (optional white space) makes up the byte
+		for _, sp := range []string{" ", "  "} {
+			hdr := fmt.Sprintf("POST /upload/%d HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n"+
+				"Content-Type: application/octet-stream\r\nContent-Length:%s%%d\r\n\r\n", k, host, ua, sp)
+			est := size - int64(len(fmt.Sprintf(hdr, size)))
+			for body := est; body <= est+8 && body >= 0; body++ {
+				if h := fmt.Sprintf(hdr, body); int64(len(h))+body == size {
+					return []byte(h)
+				}
+			}
 		}
-		return []byte(fmt.Sprintf(hdr, max(body, 0)))
 	}
 	base := fmt.Sprintf("GET /portal/%d HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: */*\r\n", k, host, ua)
 	pad := size - int64(len(base)) - 2

@@ -26,6 +26,9 @@ type Options struct {
 	// Drain is how long after the scenario's duration in-flight exchanges may finish
 	// (retransmissions, closes); default 60s.
 	Drain time.Duration
+	// MaxFrames stops the run after this many frames (0: no limit); the truth then covers
+	// what was written.
+	MaxFrames int
 }
 
 // PointDecls lists the capture points (one per link, in file order) for a pcapng sink, so
@@ -426,6 +429,9 @@ func (s *sim) push(e event) {
 // run processes events in time order until none are left or the drain limit passes.
 func (s *sim) run() {
 	for len(s.heap) > 0 && s.err == nil {
+		if s.opts.MaxFrames > 0 && s.out.number >= uint64(s.opts.MaxFrames) {
+			break
+		}
 		e := s.heap.pop()
 		if e.t > s.limit {
 			break
@@ -551,9 +557,15 @@ func (s *sim) lookup(n int32, dst ip4) (route, bool) {
 	return route{}, false
 }
 
-// send routes a packet the node itself originated.
+// send routes a packet the node itself originated; a packet to one of the node's own
+// addresses is delivered locally, without a frame.
 func (s *sim) send(i int32) {
 	p := &s.pkts[i]
+	if !p.encap && s.local(p.node, p.dst) {
+		p.txIf, p.rxIf = s.owner[p.dst], s.owner[p.dst]
+		s.push(event{t: s.now + 1000, kind: evRx, a: i})
+		return
+	}
 	s.forward(i, p.node, -1, false)
 }
 
@@ -672,11 +684,14 @@ func (s *sim) rx(i int32) {
 		}
 	}
 	if p.encap {
-		if s.local(n, p.outerDst) {
+		switch {
+		case s.local(n, p.outerDst):
 			s.decap(i, n, in)
-			return
+		case nd.role == scenario.RoleClient || nd.role == scenario.RoleServer:
+			s.drop(i, n, "not_forwarding: "+nd.name+" does not route")
+		default:
+			s.forward(i, n, in, true)
 		}
-		s.forward(i, n, in, nd.role == scenario.RoleRouter || nd.role == scenario.RoleNAT)
 		return
 	}
 	if nd.nat != nil && s.natPre(i, n) {
@@ -696,10 +711,8 @@ func (s *sim) rx(i int32) {
 		return
 	}
 	switch nd.role {
-	case scenario.RoleRouter, scenario.RoleNAT:
+	case scenario.RoleRouter, scenario.RoleNAT, scenario.RoleMux, scenario.RoleHost:
 		s.forward(i, n, in, true)
-	case scenario.RoleMux, scenario.RoleHost:
-		s.forward(i, n, in, false)
 	default:
 		s.drop(i, n, "not_forwarding: "+nd.name+" does not route")
 	}
