@@ -146,7 +146,9 @@ func (c *ProblemCollector) Count() int {
 // pointState accumulates one capture point.
 type pointState struct {
 	Point
-	linkType uint16
+	linkType  uint16
+	snapCut   int    // packets cut by the snap length before their headers ended
+	snapFirst uint64 // the first of them
 }
 
 // tunnelKey identifies a report tunnel entry (DESIGN.md 6.1).
@@ -342,7 +344,14 @@ func (a *Analyzer) Add(rec *pcapio.Record) {
 	ps.Packets++
 	ps.Bytes += int64(rec.OrigLen)
 
-	if p.Err != nil {
+	if p.Err != nil && p.Err.Severity == decode.SevTruncated && p.CapLen < p.Len {
+		// Cut by the capture's snap length: normal for pktmon (128 B) or tcpdump -s captures.
+		// Counted per point, not listed packet by packet.
+		ps.snapCut++
+		if ps.snapFirst == 0 {
+			ps.snapFirst = p.Number
+		}
+	} else if p.Err != nil {
 		a.problems.add(Problem{
 			Kind:    "decode_" + p.Err.Severity.String(),
 			File:    in.File,
@@ -426,6 +435,15 @@ var protocolNames = map[decode.LayerSet]string{
 	decode.HasFragment: "ip_fragment",
 }
 
+// bitIndex returns the position of a single-bit LayerSet.
+func bitIndex(bit decode.LayerSet) int {
+	i := 0
+	for b := bit; b > 1; b >>= 1 {
+		i++
+	}
+	return i
+}
+
 // Finish completes the analysis and returns the report.
 func (a *Analyzer) Finish() *Report {
 	r := &Report{
@@ -439,15 +457,11 @@ func (a *Analyzer) Finish() *Report {
 		NAT:       []NATMapping{},
 		Findings:  []Finding{},
 	}
-	for bit, name := range protocolNames {
-		i := 0
-		for b := bit; b > 1; b >>= 1 {
-			i++
-		}
-		r.Protocols[name] = a.protocols[i]
-	}
 	for _, s := range a.stages {
 		s.finish(a, r)
+	}
+	for bit, name := range protocolNames {
+		r.Protocols[name] = a.protocols[bitIndex(bit)]
 	}
 	a.addJourneys(r)
 	a.addFindings(r)
@@ -462,6 +476,12 @@ func (a *Analyzer) Finish() *Report {
 	}
 	if c.Packets > 0 {
 		c.Start, c.End = FormatTime(a.start), FormatTime(a.end)
+	}
+	for _, ps := range a.points {
+		if ps.snapCut > 0 {
+			a.problems.add(Problem{Kind: "snaplen", File: ps.File, Packet: ps.snapFirst,
+				Message: fmt.Sprintf("point %s: %d packets were cut by the capture's snap length inside their headers (first: packet %d); decoded up to the cut", ps.ID, ps.snapCut, ps.snapFirst)})
+		}
 	}
 	c.Problems = a.problems.Problems()
 	r.Capture = c

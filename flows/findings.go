@@ -104,7 +104,7 @@ func (a *Analyzer) findWithdrawnTraffic(r *Report) []Finding {
 		out = append(out, Finding{
 			Kind:     FindTrafficToWithdrawn,
 			Severity: "error",
-			Summary: fmt.Sprintf("%d packets to %s %s, %s .. %s (%s)", h.packets, k.prefix, via,
+			Summary: fmt.Sprintf("%d packets (%d observations) to %s %s, %s .. %s (%s)", h.packets, h.obs, k.prefix, via,
 				shortTime(FormatTime(h.first)), shortTime(FormatTime(h.last)), time.Duration(h.last-h.first).Round(time.Microsecond)),
 			Evidence: Evidence{FlowIDs: flowIDs(h.flows), Packets: a.refs(h.refs), Addresses: dsts},
 		})
@@ -220,7 +220,7 @@ func findHopLoss(r *Report) []Finding {
 			if h.Lost == 0 {
 				continue
 			}
-			next := "the end of the path"
+			next := "anywhere after it: the path ends there"
 			if i+1 < len(p.Hops) {
 				next = p.Hops[i+1].Point
 			}
@@ -282,29 +282,46 @@ func tunnelOverhead(h Hop) int {
 	}
 }
 
-// findUnansweredSYN groups TCP flows whose SYN was never answered, per destination and point.
+// findUnansweredSYN groups TCP flows whose SYN was never answered by destination; the same
+// attempt seen at several capture points (before and after NAT) counts once, at the point that
+// saw the most.
 func findUnansweredSYN(r *Report) []Finding {
-	type key struct{ dst, point string }
-	groups := map[key][]string{}
-	var order []key
+	type group struct {
+		perPoint map[string]int
+		points   []string
+		ids      []string
+	}
+	groups := map[string]*group{}
+	var order []string
 	for _, f := range r.Flows {
 		if f.Proto != "tcp" || f.State != "S0" {
 			continue
 		}
-		k := key{endpoint(f.Dst, f.Dport), f.Point}
-		if groups[k] == nil {
-			order = append(order, k)
+		dst := endpoint(f.Dst, f.Dport)
+		g := groups[dst]
+		if g == nil {
+			g = &group{perPoint: map[string]int{}}
+			groups[dst] = g
+			order = append(order, dst)
 		}
-		groups[k] = append(groups[k], f.ID)
+		if g.perPoint[f.Point] == 0 {
+			g.points = append(g.points, f.Point)
+		}
+		g.perPoint[f.Point]++
+		g.ids = append(g.ids, f.ID)
 	}
 	var out []Finding
-	for _, k := range order {
-		ids := groups[k]
+	for _, dst := range order {
+		g := groups[dst]
+		n := 0
+		for _, c := range g.perPoint {
+			n = max(n, c)
+		}
 		out = append(out, Finding{
 			Kind:     FindUnansweredSYN,
 			Severity: "warning",
-			Summary:  fmt.Sprintf("%d connection attempts to %s seen at %s got no answer", len(ids), k.dst, k.point),
-			Evidence: Evidence{FlowIDs: capList(ids, 20)},
+			Summary:  fmt.Sprintf("%d connection attempts to %s got no answer (seen at %s)", n, dst, strings.Join(g.points, ", ")),
+			Evidence: Evidence{FlowIDs: capList(g.ids, 20), Addresses: []string{strings.Split(dst, ":")[0]}},
 		})
 	}
 	return out

@@ -104,10 +104,7 @@ func (a *Analyzer) nodeOf(i int, n journey.Node) Node {
 		}
 	}
 	if out.Name == "" {
-		role := "node"
-		if len(out.Roles) > 0 {
-			role = out.Roles[0]
-		}
+		role := mainRole(out.Roles)
 		switch {
 		case len(n.Addresses) > 0:
 			out.Name = role + "(" + n.Addresses[0].String() + ")"
@@ -189,4 +186,19 @@ func hasPorts(proto uint8) bool {
 		return true
 	}
 	return false
+}
+
+// namingRoles orders roles by how well each names a node: a Mux also speaks BGP, a host also
+// probes, a router may speak BGP; the more specific role names it.
+var namingRoles = []string{"mux", "host", "nat", "router", "prober", "dip", "vip", "server", "client", "bgp_speaker"}
+
+func mainRole(roles []string) string {
+	for _, r := range namingRoles {
+		for _, have := range roles {
+			if have == r {
+				return r
+			}
+		}
+	}
+	return "node"
 }

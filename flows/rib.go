@@ -35,7 +35,9 @@ type ribHitKey struct {
 
 // ribHit collects the traffic seen towards one dark prefix.
 type ribHit struct {
-	packets     int
+	packets     int // distinct packets (by fingerprint), each counted once however many points saw it
+	seen        map[uint64]bool
+	obs         int // observations at all points
 	first, last int64
 	refs        []pktRef
 	flows       []uint32
@@ -114,11 +116,17 @@ func (r *rib) check(p *decode.Packet, flow uint32) {
 func (r *rib) hit(k ribHitKey, p *decode.Packet, flow uint32) {
 	h := r.hits[k]
 	if h == nil {
-		h = &ribHit{first: p.Time, dsts: map[netip.Addr]bool{}}
+		h = &ribHit{first: p.Time, dsts: map[netip.Addr]bool{}, seen: map[uint64]bool{}}
 		r.hits[k] = h
 		r.order = append(r.order, k)
 	}
-	h.packets++
+	h.obs++
+	if p.Fingerprint == 0 || len(h.seen) >= 1<<16 {
+		h.packets++
+	} else if !h.seen[p.Fingerprint] {
+		h.seen[p.Fingerprint] = true
+		h.packets++
+	}
 	h.last = p.Time
 	h.dsts[p.Inner.Dst] = true
 	if len(h.refs) < 10 {

@@ -63,6 +63,9 @@ func (s *bgpStage) finish(a *Analyzer, r *Report) {
 	}
 	c := s.asm.Counts()
 	r.BGP.Messages = countsOf(c)
+	// Messages completed after their last packet went by (a gap filled late, or at the end)
+	// still end in a packet, as tshark counts.
+	a.protocols[bitIndex(decode.HasBGP)] += s.asm.Stats().LateEndPackets
 	for _, ss := range s.asm.Sessions() {
 		bs := BGPSession{
 			ID:          fmt.Sprintf("b%d", ss.Index+1),

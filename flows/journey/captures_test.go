@@ -36,11 +36,32 @@ func repoRoot(t testing.TB) string {
 // capturesDir finds ../shared/captures next to the repository root, or skips the test.
 func capturesDir(t testing.TB) string {
 	t.Helper()
-	c := filepath.Join(repoRoot(t), "..", "shared", "captures")
-	if _, err := os.Stat(c); err != nil {
-		t.Skipf("public captures not present at %s: %v", c, err)
+	c, err := lookupCaptures()
+	if err != nil {
+		t.Skipf("public captures not found: %v", err)
 	}
 	return c
+}
+
+// lookupCaptures returns ../shared/captures next to the directory holding go.mod.
+func lookupCaptures() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", os.ErrNotExist
+		}
+		dir = parent
+	}
+	c := filepath.Join(dir, "..", "shared", "captures")
+	_, err = os.Stat(c)
+	return c, err
 }
 
 // readPoints decodes each file as one capture point (its index in names) and returns every

@@ -31,9 +31,10 @@
 //     folded into the busiest longest such path; where it stopped early is that hop's loss. A
 //     conversation whose route is a strict prefix of another conversation's route to the same
 //     destination "ends early": all its packets are lost at its last hop.
-//   - Direction: a segment is the originator's when its source sent the conversation's TCP SYN
-//     (or received the SYN-ACK), else is the only side below port 1024 ... else was seen first;
-//     a path is forward when most of its hops are. ICMP errors always travel back.
+//   - Direction: at each capture point a conversation's originator is the sender of its TCP
+//     SYN (the receiver of a SYN-ACK), else the side without the one well-known port (<1024),
+//     else the first packet's sender; a path is forward when most of its hops leave the
+//     originator. ICMP errors always travel back.
 //   - Clock offsets: matched packets bound every point's offset (a packet never arrives before
 //     it left), directly and through chains of points. Clocks are presumed synchronised while
 //     the bounds allow it; otherwise the NTP-style midpoint of two-sided bounds, or the bound

@@ -247,8 +247,9 @@ func (t *Tracker) join(ji int32, p *decode.Packet, seg, flow uint32) {
 	}
 	t.makeRoom()
 	if t.pool.j[ji].head < t.ring.head {
-		// makeRoom finished this very journey: the observation starts afresh.
-		t.start(p, seg, flow, -1, false)
+		// makeRoom finished this very journey: the observation starts afresh, chained to
+		// whatever journey with its fingerprint is still pending.
+		t.start(p, seg, flow, 0, true)
 		return
 	}
 	seq := t.ring.push(obs{time: p.Time, number: p.Number, next: noObs, seg: seg, flow: flow,
