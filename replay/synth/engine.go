@@ -21,7 +21,8 @@ import (
 type Options struct {
 	// Seed overrides the scenario's seed when not zero.
 	Seed uint64
-	// NoJourneys leaves per-packet journeys out of the Truth (large runs, benchmarks).
+	// NoJourneys leaves per-packet journeys out of the Truth (large runs, benchmarks); drops
+	// and withdrawn_traffic then carry no frame numbers.
 	NoJourneys bool
 	// Drain is how long after the scenario's duration in-flight exchanges may finish
 	// (retransmissions, closes); default 60s.

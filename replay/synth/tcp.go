@@ -390,7 +390,17 @@ func (s *sim) accept(n int32, q int32) int32 {
 func (s *sim) tcpInput(i int32, n int32) {
 	p := &s.pkts[i]
 	key := connKey{l: p.dst, r: p.src, lp: p.dport, rp: p.sport}
-	ci, ok := s.nodes[n].conns[key]
+	var ci int32
+	ok := false
+	// the sender's peer is usually the receiving endpoint: skip the map when its key matches
+	if p.conn >= 0 {
+		if pc := s.conns[p.conn].peer; pc >= 0 && s.conns[pc].key == key && s.conns[pc].node == n {
+			ci, ok = pc, true
+		}
+	}
+	if !ok {
+		ci, ok = s.nodes[n].conns[key]
+	}
 	if !ok || s.conns[ci].state == stClosed && p.flags&flSYN != 0 {
 		switch {
 		case p.flags&flRST != 0:
