@@ -2,6 +2,8 @@ package synth
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -147,5 +149,32 @@ func TestFaultHopDrops(t *testing.T) {
 		if p.ClockOffsetUs != want {
 			t.Errorf("point %s clock offset %d us", p.ID, p.ClockOffsetUs)
 		}
+	}
+}
+
+// TestVNIOutOfRangeStillGenerates: a VNI the loader only warns about is written as given, so
+// that an analyzer can flag it; the warning travels in the truth.
+func TestVNIOutOfRangeStillGenerates(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), "samples", "azurestack-poc.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(string(src), "vni: 4114", "vni: 100", 1)
+	sc := parseScenario(t, doc)
+	sink, tr := generate(t, sc, Options{MaxFrames: 400})
+	if len(tr.Warnings) != 1 || !strings.Contains(tr.Warnings[0], "vni 100") {
+		t.Errorf("warnings %v", tr.Warnings)
+	}
+	n := 0
+	for _, f := range sink.frames {
+		if d := decodeFrame(t, f.data); d.vxlan != nil {
+			n++
+			if d.vxlan.VNI != 100 {
+				t.Fatalf("VNI %d", d.vxlan.VNI)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no VXLAN frames")
 	}
 }

@@ -21,6 +21,9 @@ func TestTruthMatchesFrames(t *testing.T) {
 			perPoint := map[string]int{}
 			pointNumber := make([]int, len(sink.frames))
 			for i, f := range sink.frames {
+				if i > 0 && f.time < sink.frames[i-1].time {
+					t.Fatalf("frame %d goes back in time", i+1)
+				}
 				perPoint[f.point]++
 				pointNumber[i] = perPoint[f.point]
 			}
