@@ -185,15 +185,18 @@ func (routeRule) apply(a, b view) Transform {
 	return TransformNone
 }
 
-// rules is the fixed set classify applies, in no particular order.
-var rules = [...]transformRule{tunnelRule{}, snatRule{}, dnatRule{}, routeRule{}}
+// The rules classify applies, each independent of the others. They are called directly
+// rather than through a slice of the interface so the hot path stays free of dynamic calls.
+var (
+	_ transformRule = tunnelRule{}
+	_ transformRule = snatRule{}
+	_ transformRule = dnatRule{}
+	_ transformRule = routeRule{}
+)
 
 // classify returns the transform from observation a to the later observation b.
 func classify(a, b view) Transform {
-	var t Transform
-	for _, r := range rules {
-		t |= r.apply(a, b)
-	}
+	t := tunnelRule{}.apply(a, b) | snatRule{}.apply(a, b) | dnatRule{}.apply(a, b) | routeRule{}.apply(a, b)
 	if t&^TransformRoute != 0 {
 		t &^= TransformRoute
 	}

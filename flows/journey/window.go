@@ -199,6 +199,10 @@ func foldMul(a, b uint64) uint64 {
 }
 
 func addrWords(a netip.Addr) (uint64, uint64) {
+	if a.Is4() {
+		b := a.As4()
+		return uint64(binary.LittleEndian.Uint32(b[:])), 4
+	}
 	b := a.As16()
 	return binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:]) ^ uint64(a.BitLen())
 }
