@@ -2,6 +2,8 @@ package synth
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -192,4 +194,33 @@ func flowPorts(d decoded) (uint16, uint16) {
 		return uint16(d.udp.SrcPort), uint16(d.udp.DstPort)
 	}
 	return d.icmp.Id, d.icmp.Id
+}
+
+// TestNoDSRReturnsThroughMux: with dsr: false the host sends replies back to the Mux in VXLAN
+// and the Mux decapsulates and routes them; the return path then does cross mux-host.
+func TestNoDSRReturnsThroughMux(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), "samples", "azurestack-poc.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(string(src), "dsr: true", "dsr: false", 1)
+	// full-size replies are now encapsulated: give the provider network room for the overhead
+	doc = strings.Replace(doc, "subnet: 192.168.100.64/27\n", "subnet: 192.168.100.64/27\n    mtu: 1600\n", 1)
+	_, tr := generate(t, parseScenario(t, doc), Options{})
+	want := "host-portal:none:128 mux-host:snat+encap:128 bgp-mux:decap:128 nat-bgp:route:127 client-nat:dnat:126"
+	n := 0
+	for _, j := range tr.Journeys {
+		if j.Conversation == "portal-https" && j.Direction == "return" && len(j.Observations) == 5 {
+			n++
+			if got := pathOf(j); got != want {
+				t.Fatalf("journey %d:\n got %s\nwant %s", j.ID, got, want)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no complete return journeys")
+	}
+	if c := conversation(t, tr, "portal-https"); c.Completed != c.Instances {
+		t.Errorf("no conversation completed without DSR: %+v", c)
+	}
 }
