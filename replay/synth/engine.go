@@ -218,7 +218,8 @@ type sim struct {
 }
 
 // Generate synthesizes the scenario into sink, in time order, and returns the answer key.
-// The same scenario, options and seed give byte-identical frames.
+// sc must come from scenario.Load or scenario.Parse (validated, defaults filled). The same
+// scenario, options and seed give byte-identical frames. The sink is not closed.
 func Generate(sc *scenario.Scenario, opts Options, sink replay.Sink) (*Truth, error) {
 	if sc == nil || sink == nil {
 		return nil, errors.New("synth: nil scenario or sink")
