@@ -12,7 +12,7 @@
 // Memory: per-packet state lives only in the window (a ring of observations, a fingerprint
 // index, a journey pool), bounded by Config.MaxPending and sized by the window, never by the
 // file; Observe allocates nothing in steady state. What outlives the window is per segment
-// (one flow at one location, ~250 bytes) and per path (~100 bytes per hop plus a sparse latency
+// (one flow at one location, ~250 bytes) and per path (~150 bytes per hop plus a sparse latency
 // histogram of a few dozen bytes).
 //
 // Choices made where the design leaves room:

@@ -180,10 +180,11 @@ func (t *Tracker) Observe(p *decode.Packet, flow uint32) {
 		sr.last = p.Time
 	}
 
-	ji, ok := t.fps.get(p.Fingerprint)
+	key, pfp := journeyKey(p)
+	ji, ok := t.fps.get(key)
 	newest := ji
 	for ok && ji >= 0 {
-		switch t.match(ji, seg, p.TTL, &h.Inner) {
+		switch t.match(ji, seg, p.TTL, pfp, &h.Inner) {
 		case matchDup:
 			t.stats.Duplicates++
 			sr.dups++
@@ -209,12 +210,16 @@ const (
 	matchDup                     // this journey seen again at the same location, same headers
 )
 
-// match decides whether an observation at seg with ttl and tuple belongs to journey ji.
-// A tuple that is the exact reverse of one already in the journey is a reply with the same
+// match decides whether an observation at seg with ttl, payload fingerprint pfp and tuple
+// belongs to journey ji. Observations whose payloads were both hashed must agree on them. A
+// tuple that is the exact reverse of one already in the journey is a reply with the same
 // invariant fields (a UDP echo with IP ID 0), not the same packet.
-func (t *Tracker) match(ji int32, seg uint32, ttl uint8, tup *decode.Tuple) matchResult {
+func (t *Tracker) match(ji int32, seg uint32, ttl uint8, pfp uint64, tup *decode.Tuple) matchResult {
 	for s := t.pool.j[ji].head; s != noObs; {
 		o := t.ring.at(s)
+		if pfp != 0 && o.pfp != 0 && pfp != o.pfp {
+			return matchNo // same headers, different payload
+		}
 		if o.seg == seg && o.ttl == ttl {
 			return matchDup
 		}
@@ -252,8 +257,9 @@ func (t *Tracker) join(ji int32, p *decode.Packet, seg, flow uint32) {
 		t.start(p, seg, flow, 0, true)
 		return
 	}
+	_, pfp := journeyKey(p)
 	seq := t.ring.push(obs{time: p.Time, number: p.Number, next: noObs, seg: seg, flow: flow,
-		journey: ji, input: int32(p.Input), ttl: p.TTL})
+		journey: ji, input: int32(p.Input), ttl: p.TTL, pfp: pfp})
 	j := &t.pool.j[ji]
 	t.ring.at(j.tail).next = seq
 	j.tail = seq
@@ -261,20 +267,21 @@ func (t *Tracker) join(ji int32, p *decode.Packet, seg, flow uint32) {
 }
 
 func (t *Tracker) start(p *decode.Packet, seg, flow uint32, newest int32, hasNewest bool) {
+	key, pfp := journeyKey(p)
 	t.makeRoom()
 	if hasNewest {
 		// makeRoom may have finished the journey we would chain to: look again.
-		newest, hasNewest = t.fps.get(p.Fingerprint)
+		newest, hasNewest = t.fps.get(key)
 	}
 	ji := t.pool.get()
 	seq := t.ring.push(obs{time: p.Time, number: p.Number, next: noObs, seg: seg, flow: flow,
-		journey: ji, input: int32(p.Input), ttl: p.TTL, first: true})
-	t.pool.j[ji] = journeyRec{fp: p.Fingerprint, head: seq, tail: seq, n: 1, older: -1, newer: -1}
+		journey: ji, input: int32(p.Input), ttl: p.TTL, first: true, pfp: pfp})
+	t.pool.j[ji] = journeyRec{fp: key, head: seq, tail: seq, n: 1, older: -1, newer: -1}
 	if hasNewest {
 		t.pool.j[ji].older = newest
 		t.pool.j[newest].newer = ji
 	}
-	t.fps.put(p.Fingerprint, ji)
+	t.fps.put(key, ji)
 }
 
 // expire finishes every journey whose first observation is older than the window.
@@ -380,4 +387,18 @@ func icmpError(p *decode.Packet) bool {
 		return p.ICMPType >= 1 && p.ICMPType <= 4
 	}
 	return false
+}
+
+// journeyKey returns the fingerprint that indexes p's journey and the payload fingerprint
+// that must agree within it. The index uses the header fingerprint, so an observation whose
+// payload a short snap length cut (pktmon's 128 bytes minus a VXLAN header) still meets the
+// complete ones; pfp is the full fingerprint when p's payload was hashed, else 0.
+func journeyKey(p *decode.Packet) (key, pfp uint64) {
+	if p.HeaderFingerprint == 0 {
+		return p.Fingerprint, 0
+	}
+	if p.PayloadHashLen > 0 {
+		pfp = p.Fingerprint
+	}
+	return p.HeaderFingerprint, pfp
 }

@@ -232,3 +232,36 @@ func TestEndsEarly(t *testing.T) {
 		t.Errorf("full ends early %v, other ends early %v lost %d; want false, false, 0", full.EndsEarly, other.EndsEarly, other.Hops[1].Lost)
 	}
 }
+
+func TestSnapLengthCutPayload(t *testing.T) {
+	// Why: pktmon's 128-byte snaps leave an encapsulated copy without the payload bytes the
+	// plain copy was hashed with; the header fingerprint must still join them, and two packets
+	// with equal headers but different hashed payloads must not be joined.
+	withHash := func(b *pb, header, full uint64) *pb {
+		b.p.HeaderFingerprint, b.p.Fingerprint, b.p.PayloadHashLen = header, full, 16
+		return b
+	}
+	cut := func(b *pb, header uint64) *pb {
+		b.p.HeaderFingerprint, b.p.Fingerprint, b.p.PayloadHashLen = header, header, 0
+		return b
+	}
+	pkts := []*pb{
+		withHash(pk(0, 0, 0).tuple(natPub, vip, 17).ttl(62).macs(mac(1), mac(2)), 50, 51),
+		cut(pk(1, 10*us, 0).tuple(natPub, vip, 17).ttl(62).macs(mac(2), mac(3)).vxlan(4114, "10.0.1.11:1", "10.0.1.21:4789"), 50),
+		// Same headers, another payload, at the first point again: another packet.
+		withHash(pk(0, 20*us, 0).tuple(natPub, vip, 17).ttl(62).macs(mac(1), mac(2)), 50, 52),
+	}
+	res := stream(t, Config{}, pkts)
+	if res.Stats.Journeys != 2 || res.Stats.Duplicates != 0 {
+		t.Fatalf("journeys %d duplicates %d, want 2 and 0", res.Stats.Journeys, res.Stats.Duplicates)
+	}
+	var two int
+	for _, p := range res.Paths {
+		if len(p.Hops) == 2 && p.Hops[1].Transform == TransformEncap {
+			two++
+		}
+	}
+	if two != 1 {
+		t.Errorf("%d two-hop encap paths, want 1: the cut copy joins the first packet", two)
+	}
+}

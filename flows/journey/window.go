@@ -22,6 +22,7 @@ const noObs = ^uint64(0)
 type obs struct {
 	time    int64 // raw capture time, ns since the epoch
 	number  uint64
+	pfp     uint64 // full fingerprint when the payload was hashed, else 0
 	next    uint64 // ring sequence number of the journey's next observation, or noObs
 	seg     uint32 // interned Header
 	flow    uint32
