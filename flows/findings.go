@@ -449,8 +449,9 @@ func findProbes(r *Report) []Finding {
 	return out
 }
 
-// findNATReuse reports one outside endpoint used for two inside endpoints at overlapping times
-// (a real conflict) at one NAT node.
+// findNATReuse reports an outside endpoint of one NAT node that stood for several inside
+// endpoints: at overlapping times a real conflict (error), one after the other a reuse (warning).
+// One finding per outside endpoint, however many inside endpoints shared it.
 func findNATReuse(r *Report) []Finding {
 	type key struct{ node, proto, outside string }
 	byOut := map[key][]NATMapping{}
@@ -468,24 +469,34 @@ func findNATReuse(r *Report) []Finding {
 	var out []Finding
 	for _, k := range order {
 		ms := byOut[k]
-		for i := 0; i < len(ms); i++ {
-			for j := i + 1; j < len(ms); j++ {
-				if ms[i].Inside == ms[j].Inside {
-					continue
-				}
-				overlap := ms[j].First <= ms[i].Last && ms[i].First <= ms[j].Last
-				sev, how := "warning", "reused"
-				if overlap {
-					sev, how = "error", "used at the same time"
-				}
-				out = append(out, Finding{
-					Kind:     FindNATPortReuse,
-					Severity: sev,
-					Summary:  fmt.Sprintf("NAT %s: outside %s %s %s for %s and %s", k.node, k.proto, k.outside, how, ms[i].Inside, ms[j].Inside),
-					Evidence: Evidence{Addresses: []string{k.outside, ms[i].Inside, ms[j].Inside}},
-				})
+		insides := map[string]bool{}
+		overlap := false
+		for i, m := range ms {
+			insides[m.Inside] = true
+			// Mappings are in time order: an overlap shows between neighbours.
+			if i > 0 && ms[i-1].Inside != m.Inside && m.First <= ms[i-1].Last {
+				overlap = true
 			}
 		}
+		if len(insides) < 2 {
+			continue
+		}
+		list := make([]string, 0, len(insides))
+		for in := range insides {
+			list = append(list, in)
+		}
+		sort.Strings(list)
+		sev, how := "warning", "reused"
+		if overlap {
+			sev, how = "error", "used at the same time"
+		}
+		out = append(out, Finding{
+			Kind:     FindNATPortReuse,
+			Severity: sev,
+			Summary: fmt.Sprintf("NAT %s: outside %s %s %s for %d inside endpoints (%s)", k.node, k.proto, k.outside, how,
+				len(list), strings.Join(capList(list, 4), ", ")),
+			Evidence: Evidence{Addresses: append([]string{k.outside}, capList(list, 20)...)},
+		})
 	}
 	return out
 }

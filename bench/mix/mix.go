@@ -116,13 +116,21 @@ func Write(w io.Writer, o Options) error {
 	natT := tcpFrame(natOut, vip, 40000, 443, 200, macB, macC, 63)
 	encT := vxlan(tcpFrame(natOut, vip, 40000, 443, 200, macB, macC, 62), 4114)
 
+	// payload lengths of the templates, for stamping the packet index into the payload
+	payloadLen := [4]int{200, 60, 120, 19}
 	if err := writeHeader(bw, o.Points); err != nil {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5eed))
 	scratch := make([]byte, 0, 2048)
 	ts := int64(1_700_000_000) * 1e9
+	// Each flow starts at its own random sequence number and each payload begins with the
+	// packet's index, as real traffic would: otherwise equal fingerprints across flows would
+	// make the correlator see the same packet everywhere.
 	seqs := make([]uint32, o.Flows)
+	for i := range seqs {
+		seqs[i] = rng.Uint32()
+	}
 	bgpSeq := uint32(1)
 	for i := 0; i < o.Packets; i++ {
 		ts += 2000 // 500k packets/s of capture time
@@ -135,7 +143,7 @@ func Write(w io.Writer, o Options) error {
 		addrLo := byte(flow / 60000)
 		var seq uint32
 		if o.Flood {
-			seq = uint32(i)
+			seq = uint32(i) * 2654435761
 		} else {
 			seqs[flow] += 200
 			seq = seqs[flow]
@@ -147,6 +155,9 @@ func Write(w io.Writer, o Options) error {
 		emit := func(t []byte, point int, ipOff int, delay int64) error {
 			scratch = append(scratch[:0], t...)
 			patch(scratch, ipOff, k, sport, addrLo, seq, uint16(i))
+			if k != kindBGP {
+				binary.BigEndian.PutUint64(scratch[len(scratch)-payloadLen[k]:], uint64(i))
+			}
 			return writeRecord(bw, o.Points, point, ts+delay, scratch)
 		}
 		if err := emit(tmpl[k], 0, 14, 0); err != nil {
