@@ -16,8 +16,10 @@
 // histogram of a few dozen bytes).
 //
 // Choices made where the design leaves room:
-//   - Journey membership: an observation joins the newest pending journey with its
-//     fingerprint unless its tuple is the exact reverse of one already in it (a reply with the
+//   - Journey membership: journeys are indexed by the header fingerprint (without the payload
+//     hash, so copies cut by a short snap length still meet) and confirmed by the full one
+//     where both payloads were hashed. An observation joins the newest pending journey it
+//     agrees with unless its tuple is the exact reverse of one already in it (a reply with the
 //     same invariant fields, e.g. a UDP echo with IP ID 0). Equal location (point + MAC pair),
 //     headers and TTL make a duplicate: counted, kept as evidence, never a hop.
 //   - Causal order: higher inner TTL first; among equal TTLs the encapsulation phase (plain
