@@ -263,7 +263,7 @@ func (a *Analyzer) findEncapMTU(r *Report) []Finding {
 				Kind:     FindEncapMTU,
 				Severity: "warning",
 				Summary: fmt.Sprintf("path %s: %d of %d packets vanished where %s encapsulates them (%s -> %s), the others passed: check the underlay MTU against the %d-byte tunnel overhead",
-					p.ID, h.Lost, h.Packets, next.Node, h.Point, next.Point, tunnelOverhead(next)),
+					p.ID, h.Lost, h.Packets, nodeName(r, next.Node), h.Point, next.Point, tunnelOverhead(next)),
 				Evidence: Evidence{PathIDs: []string{p.ID}, FlowIDs: p.FlowIDs},
 			})
 		}
@@ -291,10 +291,25 @@ func findUnansweredSYN(r *Report) []Finding {
 		points   []string
 		ids      []string
 	}
+	// A point that sees only one direction (a Mux's links under Direct Server Return) sees every
+	// connection as S0. A flow is answered when the path it lies on starts at a flow that is not
+	// S0: the client's side saw the answer.
+	state := make(map[string]string, len(r.Flows))
+	for _, f := range r.Flows {
+		state[f.ID] = f.State
+	}
+	answered := map[string]bool{}
+	for _, p := range r.Paths {
+		if len(p.FlowIDs) > 0 && state[p.FlowIDs[0]] != "S0" {
+			for _, id := range p.FlowIDs {
+				answered[id] = true
+			}
+		}
+	}
 	groups := map[string]*group{}
 	var order []string
 	for _, f := range r.Flows {
-		if f.Proto != "tcp" || f.State != "S0" {
+		if f.Proto != "tcp" || f.State != "S0" || answered[f.ID] {
 			continue
 		}
 		dst := endpoint(f.Dst, f.Dport)
@@ -577,26 +592,36 @@ func (a *Analyzer) findMuxes(r *Report) []Finding {
 		}
 		v.peers[rt.Peer] = true
 	}
-	// Which outer sources carried traffic to each VIP (inner destination).
-	carried := map[string]map[string]int{}
-	for _, f := range r.Flows {
-		if f.TunnelParent == "" {
-			continue
-		}
-		var outer *Flow
-		for i := range r.Flows {
-			if r.Flows[i].ID == f.TunnelParent {
-				outer = &r.Flows[i]
-				break
+	// Which nodes encapsulated traffic to each VIP (inner destination): a Mux may encapsulate
+	// from a provider address other than the one it peers from, so compare nodes, not addresses.
+	nodeOf := map[string]string{}
+	for _, n := range r.Nodes {
+		for _, addr := range n.Addresses {
+			if _, ok := nodeOf[addr]; !ok {
+				nodeOf[addr] = n.ID
 			}
 		}
+	}
+	owner := func(addr string) string {
+		if id, ok := nodeOf[addr]; ok {
+			return id
+		}
+		return addr
+	}
+	byID := make(map[string]*Flow, len(r.Flows))
+	for i := range r.Flows {
+		byID[r.Flows[i].ID] = &r.Flows[i]
+	}
+	carried := map[string]map[string]int{}
+	for _, f := range r.Flows {
+		outer := byID[f.TunnelParent]
 		if outer == nil || vips[f.Dst] == nil {
 			continue
 		}
 		if carried[f.Dst] == nil {
 			carried[f.Dst] = map[string]int{}
 		}
-		carried[f.Dst][outer.Src] += f.OrigPackets
+		carried[f.Dst][owner(outer.Src)] += f.OrigPackets
 	}
 	var out []Finding
 	for _, vip := range order {
@@ -617,7 +642,7 @@ func (a *Analyzer) findMuxes(r *Report) []Finding {
 			continue
 		}
 		for _, p := range peers {
-			if carried[vip][p] == 0 {
+			if carried[vip][owner(p)] == 0 {
 				out = append(out, Finding{
 					Kind:     FindMuxSilent,
 					Severity: "warning",
@@ -650,6 +675,16 @@ func (a *Analyzer) findDuplicates(r *Report) []Finding {
 			a.journeys.Stats.Duplicates),
 		Evidence: Evidence{Packets: refs},
 	}}
+}
+
+// nodeName returns a node's name, or its id when it has none.
+func nodeName(r *Report, id string) string {
+	for _, n := range r.Nodes {
+		if n.ID == id && n.Name != "" {
+			return n.Name
+		}
+	}
+	return id
 }
 
 func capList(s []string, n int) []string {

@@ -13,6 +13,7 @@ type TextOptions struct {
 	Color     bool // ANSI colour (the CLI sets it only on a terminal)
 	MaxFlows  int  // flows listed (0: 20); the JSON report always has all
 	MaxRoutes int  // BGP route events listed (0: 40)
+	MaxRows   int  // rows of other long tables: NAT, problems (0: 20)
 }
 
 type textWriter struct {
@@ -54,6 +55,9 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 	if opts.MaxRoutes == 0 {
 		opts.MaxRoutes = 40
 	}
+	if opts.MaxRows == 0 {
+		opts.MaxRows = 20
+	}
 	t := &textWriter{w: w, opts: opts}
 	t.capture(r)
 	t.protocols(r)
@@ -75,6 +79,9 @@ func (t *textWriter) capture(r *Report) {
 		t.printf(", %s .. %s", c.Start, c.End)
 	}
 	t.printf("\n")
+	if r.Filter != "" {
+		t.printf("filter: %s (flows, paths, nodes, NAT, tunnels, BGP sessions and findings narrowed; totals are the whole input)\n", r.Filter)
+	}
 	t.heading("Capture points")
 	t.table(func(tw *tabwriter.Writer) {
 		fmt.Fprintln(tw, "  POINT\tFILE\tLINK\tPACKETS\tBYTES\tCLOCK OFFSET")
@@ -136,12 +143,49 @@ func (t *textWriter) nodeName(r *Report, id string) string {
 	return id
 }
 
+// pathShape is what makes two paths look the same to a reader: direction, and per hop the
+// node, capture point and transform (not the ports, which differ per conversation).
+func pathShape(p Path) string {
+	var b strings.Builder
+	b.WriteString(p.Direction)
+	for _, h := range p.Hops {
+		b.WriteString("|" + h.Node + "@" + h.Point + ":" + h.Transform)
+	}
+	return b.String()
+}
+
+// paths prints each distinct path shape once, with the first path of that shape as the example
+// and how many conversations took it; the JSON report lists every path.
 func (t *textWriter) paths(r *Report) {
 	if len(r.Paths) == 0 {
 		return
 	}
-	t.heading("Paths")
+	type group struct {
+		first   Path
+		count   int
+		packets int
+		lost    int
+	}
+	groups := map[string]*group{}
+	var order []string
 	for _, p := range r.Paths {
+		k := pathShape(p)
+		g := groups[k]
+		if g == nil {
+			g = &group{first: p}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.count++
+		g.packets += p.Packets
+		for _, h := range p.Hops {
+			g.lost += h.Lost
+		}
+	}
+	t.heading(fmt.Sprintf("Paths (%d, in %d shapes; each shape shown once with its first path)", len(r.Paths), len(order)))
+	for _, k := range order {
+		g := groups[k]
+		p := g.first
 		names := make([]string, 0, len(p.Hops))
 		for _, h := range p.Hops {
 			n := t.nodeName(r, h.Node)
@@ -149,11 +193,18 @@ func (t *textWriter) paths(r *Report) {
 				names = append(names, n)
 			}
 		}
-		dsr := ""
+		extra := ""
 		if p.DSR {
-			dsr = t.style("36", "  [DSR: return bypasses the Mux]")
+			extra += t.style("36", "  [DSR: return bypasses the Mux]")
 		}
-		t.printf("  %s %-7s %s%s\n", t.style("1", p.ID), p.Direction, strings.Join(names, " -> "), dsr)
+		if g.count > 1 {
+			extra += fmt.Sprintf("  (x%d paths, %d packets", g.count, g.packets)
+			if g.lost > 0 {
+				extra += fmt.Sprintf(", %s lost", t.style("31", fmt.Sprint(g.lost)))
+			}
+			extra += ")"
+		}
+		t.printf("  %s %-7s %s%s\n", t.style("1", p.ID), p.Direction, strings.Join(names, " -> "), extra)
 		t.table(func(tw *tabwriter.Writer) {
 			fmt.Fprintln(tw, "      HOP\tNODE\tPOINT\tTUPLE\tTRANSFORM\tPKTS\tLATENCY min/med/p99\tLOST")
 			for i, h := range p.Hops {
@@ -179,10 +230,25 @@ func (t *textWriter) nat(r *Report) {
 	if len(r.NAT) == 0 {
 		return
 	}
-	t.heading("Address translations")
+	t.heading(fmt.Sprintf("Address translations (%d)", len(r.NAT)))
+	list := slices.Clone(r.NAT)
+	// Host VIP<->DIP mappings first (few, and the point of an SDN capture), then NAT by node.
+	slices.SortStableFunc(list, func(a, b NATMapping) int {
+		if (a.Kind == "vip_dip") != (b.Kind == "vip_dip") {
+			if a.Kind == "vip_dip" {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Node, b.Node)
+	})
 	t.table(func(tw *tabwriter.Writer) {
 		fmt.Fprintln(tw, "  NODE\tKIND\tPROTO\tINSIDE\tOUTSIDE\tPACKETS\tFIRST\tLAST")
-		for _, m := range r.NAT {
+		for i, m := range list {
+			if i == t.opts.MaxRows {
+				fmt.Fprintf(tw, "  ... %d more (see --format json)\n", len(list)-i)
+				break
+			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.nodeName(r, m.Node), m.Kind, m.Proto, m.Inside, m.Outside, m.Packets, shortTime(m.First), shortTime(m.Last))
 		}
 	})
@@ -352,7 +418,11 @@ func (t *textWriter) problems(r *Report) {
 		return
 	}
 	t.heading(fmt.Sprintf("Problems in the input (%d)", len(ps)))
-	for _, p := range ps {
+	for i, p := range ps {
+		if i == t.opts.MaxRows {
+			t.printf("  ... %d more (see --format json)\n", len(ps)-i)
+			break
+		}
 		if p.File == "" {
 			t.printf("  %s: %s\n", p.Kind, p.Message)
 			continue
