@@ -36,6 +36,15 @@ func fuzzPackets(data []byte) []decode.Packet {
 			p.NTunnels++
 		}
 		p.ICMPType, p.TCPFlags = b[11]%16, b[11]
+		if b[9]&0x80 != 0 && p.Fingerprint != 0 {
+			// A decoder's split fingerprints: header part, and payload hash when taken.
+			p.HeaderFingerprint = p.Fingerprint%4 + 1
+			if b[9]&0x40 != 0 {
+				p.PayloadHashLen = 16
+			} else {
+				p.Fingerprint = p.HeaderFingerprint
+			}
+		}
 		out = append(out, p)
 	}
 	return out
