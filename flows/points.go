@@ -53,3 +53,34 @@ func (n *pointNamer) name(file string, ifaces []pcapio.Interface, idx int) strin
 	n.used[id] = true
 	return id
 }
+
+// PointNamer names capture points exactly as analysis does, for other commands that read
+// captures (replay, export): each (input, interface) gets its id once, in order of first use.
+type PointNamer struct {
+	files []string
+	namer pointNamer
+	ids   map[[2]int]string
+}
+
+// NewPointNamer names the points of the given input files (as given on the command line).
+func NewPointNamer(files []string) *PointNamer {
+	return &PointNamer{files: files, ids: map[[2]int]string{}}
+}
+
+// Name returns the id of interface iface of input input, whose interfaces are ifaces.
+func (n *PointNamer) Name(input, iface int, ifaces []pcapio.Interface) string {
+	k := [2]int{input, iface}
+	if id, ok := n.ids[k]; ok {
+		return id
+	}
+	file := "-"
+	if input < len(n.files) {
+		file = n.files[input]
+	}
+	for len(ifaces) <= iface {
+		ifaces = append(ifaces, pcapio.Interface{})
+	}
+	id := n.namer.name(file, ifaces, iface)
+	n.ids[k] = id
+	return id
+}
