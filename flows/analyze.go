@@ -222,7 +222,7 @@ func NewAnalyzer(opts Options, problems *ProblemCollector) *Analyzer {
 		problems: problems,
 		dec:      decode.NewDecoder(decode.Options{VXLANPorts: ports}),
 		tunnels:  map[tunnelKey]int{},
-		rib:      newRIB(),
+		rib:      newRIB(int64(opts.Window)),
 	}
 	a.stages = newStages(a)
 	return a

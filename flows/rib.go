@@ -26,6 +26,18 @@ type rib struct {
 	hits    map[ribHitKey]*ribHit
 	order   []ribHitKey
 	applied int // messages of the assembler already applied
+
+	// relit: prefixes announced again recently. A packet already counted while the prefix was
+	// dark but seen again (further along its path) after the announcement was routed after
+	// all: it is taken back out of the count. Entries live for one correlation window.
+	relit  []relit
+	window int64
+	now    int64
+}
+
+type relit struct {
+	key   ribHitKey
+	until int64
 }
 
 type ribHitKey struct {
@@ -36,8 +48,9 @@ type ribHitKey struct {
 // ribHit collects the traffic seen towards one dark prefix.
 type ribHit struct {
 	packets     int // distinct packets (by fingerprint), each counted once however many points saw it
-	seen        map[uint64]bool
+	seen        map[uint64]uint64 // fingerprint -> capture points (bit per point < 64) it was seen at
 	obs         int // observations at all points
+	forwarded   int // counted while dark, then seen further along after the announcement
 	first, last int64
 	refs        []pktRef
 	flows       []uint32
@@ -45,8 +58,9 @@ type ribHit struct {
 	withdrawnAt int64
 }
 
-func newRIB() *rib {
+func newRIB(window int64) *rib {
 	return &rib{
+		window:        window,
 		announcers:    map[netip.Prefix]map[netip.Addr]bool{},
 		everAnnounced: map[netip.Prefix]bool{},
 		peerWithdrawn: map[netip.Addr][]netip.Prefix{},
@@ -58,6 +72,13 @@ func newRIB() *rib {
 func (r *rib) apply(msgs []bgp.Message) {
 	for ; r.applied < len(msgs); r.applied++ {
 		m := &msgs[r.applied]
+		if m.Notification != nil {
+			// A NOTIFICATION closes the session: each side drops every route it learned over
+			// it (RFC 4271 section 6), as if the peer had withdrawn them.
+			r.peerDown(m.Src.Addr())
+			r.peerDown(m.Dst.Addr())
+			continue
+		}
 		for _, rt := range m.Routes() {
 			if !rt.Net.IsValid() || rt.RD != "" {
 				continue // VPN routes do not steer the captured data plane
@@ -72,6 +93,11 @@ func (r *rib) apply(msgs []bgp.Message) {
 				}
 				set[peer] = true
 				r.everAnnounced[pfx] = true
+				if slices.Contains(r.dark, pfx) {
+					if _, ok := r.hits[ribHitKey{prefix: pfx}]; ok {
+						r.relit = append(r.relit, relit{key: ribHitKey{prefix: pfx}, until: m.Time + r.window})
+					}
+				}
 				r.dark = slices.DeleteFunc(r.dark, func(p netip.Prefix) bool { return p == pfx })
 				r.peerWithdrawn[peer] = slices.DeleteFunc(r.peerWithdrawn[peer], func(p netip.Prefix) bool { return p == pfx })
 				continue
@@ -88,9 +114,30 @@ func (r *rib) apply(msgs []bgp.Message) {
 	}
 }
 
+// peerDown withdraws everything peer announced.
+func (r *rib) peerDown(peer netip.Addr) {
+	for pfx, set := range r.announcers {
+		if !set[peer] {
+			continue
+		}
+		delete(set, peer)
+		if !slices.Contains(r.peerWithdrawn[peer], pfx) {
+			r.peerWithdrawn[peer] = append(r.peerWithdrawn[peer], pfx)
+		}
+		if len(set) == 0 && !slices.Contains(r.dark, pfx) {
+			r.dark = append(r.dark, pfx)
+		}
+	}
+	// Map iteration order must not leak into the report: keep the dark list sorted.
+	slices.SortFunc(r.dark, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+}
+
 // check records p when it is addressed to a prefix nobody announces any more, or encapsulated
 // by a Mux that has withdrawn its destination.
 func (r *rib) check(p *decode.Packet, flow uint32) {
+	if len(r.relit) > 0 && p.HasIP {
+		r.recheck(p)
+	}
 	if !p.HasIP || (len(r.dark) == 0 && len(r.peerWithdrawn) == 0) {
 		return
 	}
@@ -113,19 +160,44 @@ func (r *rib) check(p *decode.Packet, flow uint32) {
 	}
 }
 
+// recheck takes a packet back out of a withdrawal count when it shows up again, after the
+// prefix was announced again, at a point it had not reached before: it was forwarded.
+func (r *rib) recheck(p *decode.Packet) {
+	r.relit = slices.DeleteFunc(r.relit, func(e relit) bool { return p.Time > e.until })
+	for _, e := range r.relit {
+		if !e.key.prefix.Contains(p.Inner.Dst) {
+			continue
+		}
+		h := r.hits[e.key]
+		bit := uint64(1) << (uint(p.Point) & 63)
+		if pts, ok := h.seen[p.Fingerprint]; ok && p.Fingerprint != 0 && pts&bit == 0 {
+			delete(h.seen, p.Fingerprint)
+			h.packets--
+			h.forwarded++
+		}
+	}
+}
+
 func (r *rib) hit(k ribHitKey, p *decode.Packet, flow uint32) {
 	h := r.hits[k]
 	if h == nil {
-		h = &ribHit{first: p.Time, dsts: map[netip.Addr]bool{}, seen: map[uint64]bool{}}
+		h = &ribHit{first: p.Time, dsts: map[netip.Addr]bool{}, seen: map[uint64]uint64{}}
 		r.hits[k] = h
 		r.order = append(r.order, k)
 	}
 	h.obs++
-	if p.Fingerprint == 0 || len(h.seen) >= 1<<16 {
+	// One packet seen at several points counts once; the same fingerprint again at a point
+	// that already saw it is a new packet (a retransmitted SYN with IP ID 0 repeats every
+	// invariant field).
+	bit := uint64(1) << (uint(p.Point) & 63)
+	switch pts, ok := h.seen[p.Fingerprint]; {
+	case p.Fingerprint == 0 || len(h.seen) >= 1<<16:
 		h.packets++
-	} else if !h.seen[p.Fingerprint] {
-		h.seen[p.Fingerprint] = true
+	case !ok || pts&bit != 0:
+		h.seen[p.Fingerprint] = bit
 		h.packets++
+	default:
+		h.seen[p.Fingerprint] = pts | bit
 	}
 	h.last = p.Time
 	h.dsts[p.Inner.Dst] = true

@@ -24,6 +24,7 @@ type analyzeFlags struct {
 	window       time.Duration
 	clockOffsets []string
 	names        string
+	filter       string
 	noProgress   bool
 }
 
@@ -37,7 +38,11 @@ const analyzeExamples = `  # Analyze one capture and read the report
   zcat big.pcap.gz | stackflow analyze - --vxlan-port 4790 --window 2s
 
   # Known clock skew of one capture point, and names for the nodes
-  stackflow analyze a.pcap b.pcap --clock-offset b=+3ms --names names.txt`
+  stackflow analyze a.pcap b.pcap --clock-offset b=+3ms --names names.txt
+
+  # Only what touches the Mux's VIP traffic in VNI 4114, or paths that lost packets
+  stackflow analyze samples/azurestack-poc.pcapng --filter 'vni 4114 and host 192.168.102.4'
+  stackflow analyze samples/fault-hop-drops.pcapng --filter 'lost or state S0'`
 
 func newAnalyzeCmd(e env) *cobra.Command {
 	var f analyzeFlags
@@ -66,6 +71,7 @@ directory, not a capture, bad flag); 3 no input was readable; 1 internal error.`
 	fl.DurationVar(&f.window, "window", time.Second, "correlation window for matching one packet at several hops")
 	fl.StringArrayVar(&f.clockOffsets, "clock-offset", nil, "clock offset of a capture point, POINT=+3ms (repeatable); others are estimated")
 	fl.StringVar(&f.names, "names", "", "file mapping addresses or MACs to names and roles: `ADDR-OR-MAC NAME [ROLES]` per line")
+	fl.StringVar(&f.filter, "filter", "", "narrow the report: e.g. 'host 10.0.0.4 and port 443', 'role mux', 'dsr', 'not point client*' (docs/filter.md)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "never show progress on stderr")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
@@ -99,6 +105,13 @@ func runAnalyze(cmd *cobra.Command, e env, f analyzeFlags, args []string) error 
 	}
 	if f.color != "auto" && f.color != "always" && f.color != "never" {
 		return usageErr("--color %q: want auto, always or never", f.color)
+	}
+	var filter *flows.Filter
+	if f.filter != "" {
+		var err error
+		if filter, err = flows.CompileFilter(f.filter); err != nil {
+			return usageErr("--filter %q: %v", f.filter, err)
+		}
 	}
 	offsets, err := parseClockOffsets(f.clockOffsets)
 	if err != nil {
@@ -163,6 +176,9 @@ func runAnalyze(cmd *cobra.Command, e env, f analyzeFlags, args []string) error 
 	}
 	if err != nil {
 		return err
+	}
+	if filter != nil {
+		rep = filter.Apply(rep)
 	}
 	switch f.format {
 	case "json":
