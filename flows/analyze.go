@@ -177,6 +177,7 @@ type Analyzer struct {
 	protocols [32]int
 	tunnels   map[tunnelKey]int
 	tunnelRec []Tunnel
+	tunnelEnd []int64 // last packet time per tunnel entry, formatted at the end
 	start     int64
 	end       int64
 	pkt       decode.Packet
@@ -404,12 +405,13 @@ func (a *Analyzer) countTunnel(p *decode.Packet, level int) {
 		}
 		idx = len(a.tunnelRec)
 		a.tunnelRec = append(a.tunnelRec, rec)
+		a.tunnelEnd = append(a.tunnelEnd, p.Time)
 		a.tunnels[k] = idx
 	}
 	tr := &a.tunnelRec[idx]
 	tr.Packets++
 	tr.Bytes += int64(p.Len)
-	tr.Last = FormatTime(p.Time)
+	a.tunnelEnd[idx] = p.Time
 }
 
 // protocolNames maps decode.LayerSet bit positions to report keys.
@@ -485,6 +487,9 @@ func (a *Analyzer) Finish() *Report {
 	}
 	c.Problems = a.problems.Problems()
 	r.Capture = c
+	for i := range r.Tunnels {
+		r.Tunnels[i].Last = FormatTime(a.tunnelEnd[i])
+	}
 	if r.Tunnels == nil {
 		r.Tunnels = []Tunnel{}
 	}
