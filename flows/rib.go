@@ -47,10 +47,10 @@ type ribHitKey struct {
 
 // ribHit collects the traffic seen towards one dark prefix.
 type ribHit struct {
-	packets     int // distinct packets (by fingerprint), each counted once however many points saw it
+	packets     int               // distinct packets (by fingerprint), each counted once however many points saw it
 	seen        map[uint64]uint64 // fingerprint -> capture points (bit per point < 64) it was seen at
-	obs         int // observations at all points
-	forwarded   int // counted while dark, then seen further along after the announcement
+	obs         int               // observations at all points
+	forwarded   int               // counted while dark, then seen further along after the announcement
 	first, last int64
 	refs        []pktRef
 	flows       []uint32
