@@ -88,7 +88,7 @@ It rebuilds BGP, infers each node's role and reports paths, flows and findings.`
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
-	root.AddCommand(newAnalyzeCmd(e), newReplayCmd(e), newVersionCmd(e))
+	root.AddCommand(newAnalyzeCmd(e), newReplayCmd(e), newExportCmd(e), newVersionCmd(e))
 	return root
 }
 
