@@ -218,6 +218,31 @@ func TestPNATPair(t *testing.T) {
 	if rewritten != want {
 		t.Errorf("%d rewritten journeys, want %d (packets with a 96.17.211.0/24 address)", rewritten, want)
 	}
+	// Why: a rewrite and its undoing are one mapping (DESIGN.md 6.1). Nothing observable orders
+	// the two copies (same timestamps, same MACs), so the points' order does: the rewritten file,
+	// given second, is downstream, and its private addresses are the inside.
+	seen := map[[2]netip.AddrPort]bool{}
+	for _, e := range res.NAT {
+		k := [2]netip.AddrPort{e.Inside, e.Outside}
+		if seen[[2]netip.AddrPort{e.Outside, e.Inside}] || seen[k] {
+			t.Errorf("mapping %v <-> %v listed twice", e.Inside, e.Outside)
+		}
+		seen[k] = true
+		if e.Kind != NATDest || !outPfx.Contains(e.Inside.Addr()) {
+			t.Errorf("%v %v -> %v: want dnat with the rewritten (172.16.0.0/24) side inside", e.Kind, e.Inside, e.Outside)
+		}
+	}
+	// Why: the frames' MACs are the client's and its gateway's on both copies; they name no
+	// box, so the NAT node is not also the client or the server.
+	nat := &res.Nodes[node]
+	if nat.Roles != RoleNAT {
+		t.Errorf("NAT node %+v has roles %v, want nat only", nat, nat.Roles.Names())
+	}
+	for _, a := range nat.Addresses {
+		if !inPfx.Contains(a) {
+			t.Errorf("NAT node holds %v, not a translated public address", a)
+		}
+	}
 	for _, c := range res.Clocks {
 		if c.Offset != 0 {
 			t.Errorf("clock %+v: identical timestamps must give offset 0", c)

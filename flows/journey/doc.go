@@ -25,7 +25,13 @@
 //   - Causal order: higher inner TTL first; among equal TTLs the encapsulation phase (plain
 //     copy entering the tunnel, tunnelled copies, plain copy leaving it: decided by MAC
 //     adjacency, then by the VIP->DIP rewrite, then by time); time (corrected by user-given
-//     offsets) breaks the remaining ties.
+//     offsets) breaks the remaining ties. When even the corrected times are equal (a capture
+//     and a tool-rewritten copy of it, e.g. tcprewrite's pseudo-NAT: same timestamps, same
+//     MACs, same TTL) nothing observable orders the copies, so the order in which the capture
+//     points were given does: a forward journey crosses them in that order, a return journey
+//     in the reverse order. Both directions of a conversation thus mirror each other, and a
+//     rewrite and its undoing are one NAT mapping; which side is "inside" follows from the
+//     order the points were given (the later point is downstream of the client).
 //   - Segments: the outer UDP source port of a tunnel is entropy and is not part of a
 //     segment's identity; ERSPAN mirroring is capture transport, not encapsulation.
 //   - Paths: a path is a distinct sequence of (segment, transform); ECMP through several Muxes
@@ -43,7 +49,12 @@
 //     itself when only one direction was seen (the link's minimum delay taken as 0). User-given
 //     offsets override. A receiver whose clock runs ahead on a link seen only one way cannot be
 //     told from latency: give its offset.
-//   - Nodes are unions of MACs and addresses; the rules are on the identKind type.
+//   - Nodes are unions of MACs and addresses; the rules are on the identKind type. Two of
+//     them matter on Windows SDN: the node that undoes a mapping on a conversation's return
+//     path is the node that made it on the forward path (a Hyper-V host rewrites VIP->DIP on
+//     its provider NIC and DIP->VIP on its uplink NIC: one host node, one vip_dip entry per
+//     mapping), and a frame that kept its MAC pair across a rewrite crossed no box at layer 2,
+//     so its MACs (the two ends') never name the rewriting node.
 //   - DSR: a return path is DSR when its paired forward path was encapsulated by a node it
 //     never crosses and its source becomes the VIP the forward path targeted; only the return
 //     path carries the flag.

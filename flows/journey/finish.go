@@ -117,7 +117,16 @@ func (t *Tracker) Finish() *Result {
 		}
 	}
 	markEndsEarly(res.Paths)
-	pairPaths(res.Paths, vips)
+	pairPaths(res.Paths)
+	if nb.joinMappingSides(res.Paths, elems, vips) {
+		index, res.Nodes = nb.numbering(order)
+		for pi := range res.Paths {
+			for i := range res.Paths[pi].Hops {
+				res.Paths[pi].Hops[i].Node = index(elems[pi][i])
+			}
+		}
+	}
+	markDSR(res.Paths, vips)
 	res.NAT = buildNAT(res.Paths, vips)
 	t.assignRoles(res, nb, index)
 	res.Links = buildLinks(res.Paths, recs, offset)
@@ -161,11 +170,9 @@ func convOf(h *Header) convKey {
 	return convKey{point: h.Point, depth: h.Depth, proto: h.Inner.Proto, lo: s, hi: d}
 }
 
-// pairPaths links each return path to the forward path of the same conversation (the one
-// sharing the most (point, tuple) pairs with it, then the busiest, then the first), and marks
-// Direct Server Return: the forward path was encapsulated by a node the return path never
-// crosses, and the return path's source becomes the VIP the forward path was sent to.
-func pairPaths(paths []Path, vips map[netip.Addr]bool) {
+// pairPaths links each return path to the forward path of the same conversation: the one
+// sharing the most (point, tuple) pairs with it, then the busiest, then the first.
+func pairPaths(paths []Path) {
 	byConv := map[convKey][]int{}
 	for pi := range paths {
 		if paths[pi].Direction != Forward {
@@ -204,7 +211,17 @@ func pairPaths(paths []Path, vips map[netip.Addr]bool) {
 		if paths[best].Pair < 0 {
 			paths[best].Pair = ri
 		}
-		r.DSR = isDSR(&paths[best], r, vips)
+	}
+}
+
+// markDSR marks the return paths that are Direct Server Return: their forward path was
+// encapsulated by a node the return path never crosses, and the return path's source becomes
+// the VIP the forward path was sent to. Call it once the hop nodes are final.
+func markDSR(paths []Path, vips map[netip.Addr]bool) {
+	for ri := range paths {
+		if r := &paths[ri]; r.Direction == Return && r.Pair >= 0 {
+			r.DSR = isDSR(&paths[r.Pair], r, vips)
+		}
 	}
 }
 

@@ -150,6 +150,42 @@ func TestLabRecording(t *testing.T) {
 		}
 	})
 
+	t.Run("one node per machine", func(t *testing.T) {
+		// Why: every interface of one lab machine that the captures show belongs to one node
+		// (the host's PA, VTEP and tenant arms; the NAT's two arms; the router's two arms).
+		seen := map[[6]byte]bool{}
+		for i := range pkts {
+			if pkts[i].HasMAC {
+				seen[pkts[i].SrcMAC], seen[pkts[i].DstMAC] = true, true
+			}
+		}
+		for _, n := range tl.Nodes {
+			nodes := map[int]bool{}
+			for _, ifc := range n.Interfaces {
+				if hw, err := net.ParseMAC(ifc.MAC); err == nil && len(hw) == 6 && seen[[6]byte(hw)] {
+					nodes[nodeOfMAC(res, [6]byte(hw))] = true
+				}
+			}
+			// A decapsulated frame's source MAC is whatever the encapsulator wrote (Linux: its
+			// VXLAN device), and a bridge's own frames cross no hop: such MACs are on no node.
+			delete(nodes, -1)
+			if len(nodes) > 1 {
+				t.Errorf("machine %s is on nodes %v", n.Name, nodes)
+			}
+		}
+		// Why: one NAT entry per mapping, not per direction (DESIGN.md 6.1).
+		type key struct {
+			proto           uint8
+			inside, outside netip.AddrPort
+		}
+		entries := map[key]int{}
+		for _, e := range res.NAT {
+			if entries[key{e.Proto, e.Inside, e.Outside}]++; entries[key{e.Proto, e.Inside, e.Outside}] > 1 {
+				t.Errorf("%v %v -> %v listed more than once", e.Kind, e.Inside, e.Outside)
+			}
+		}
+	})
+
 	withdrawnFrom := epochNs(t, tl.Phases["withdrawn"].From)
 	withdrawnTo := epochNs(t, tl.Phases["withdrawn"].To)
 	vip := ip(tl.VIP)

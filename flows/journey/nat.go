@@ -70,6 +70,62 @@ func (destRule) mapping(dir Direction, a, b *Hop, vips map[netip.Addr]bool) (nat
 
 var natRules = [...]natRule{vipDIPRule{}, sourceRule{}, destRule{}}
 
+// eachMapping calls fn with every mapping path p shows (node left 0) and the index of the hop
+// that made it. ICMP error paths show none: they confirm the mapping of the packet they quote,
+// whose ports they hide.
+func eachMapping(p *Path, vips map[netip.Addr]bool, fn func(k natKey, hop int)) {
+	if p.ICMPError {
+		return
+	}
+	for hi := 1; hi < len(p.Hops); hi++ {
+		a, b := &p.Hops[hi-1], &p.Hops[hi]
+		for _, r := range natRules {
+			if k, ok := r.mapping(p.Direction, a, b, vips); ok {
+				k.proto = b.Inner.Proto
+				fn(k, hi)
+			}
+		}
+	}
+}
+
+// joinMappingSides applies the node rule "whoever undoes a mapping on the way back made it on
+// the way in" (see identKind): for every return path paired with a forward path, a mapping both
+// show joins the nodes of the two hops that made it, when each hop's TTL dropped by at most one
+// (one box, not the last of several). elems[pi][hi] is the union-find element of hop hi of
+// path pi. It reports whether any two nodes were joined.
+func (nb *nodeBuilder) joinMappingSides(paths []Path, elems [][]int, vips map[netip.Addr]bool) bool {
+	oneBox := func(p *Path, hi int) bool { return int(p.Hops[hi-1].TTL)-int(p.Hops[hi].TTL) <= 1 }
+	joined := false
+	made := map[natKey]int{}
+	for ri := range paths {
+		r := &paths[ri]
+		if r.Direction != Return || r.Pair < 0 || paths[r.Pair].Direction != Forward {
+			continue
+		}
+		f := &paths[r.Pair]
+		clear(made)
+		eachMapping(f, vips, func(k natKey, hi int) {
+			if oneBox(f, hi) {
+				made[k] = elems[r.Pair][hi]
+			}
+		})
+		if len(made) == 0 {
+			continue
+		}
+		eachMapping(r, vips, func(k natKey, hi int) {
+			e, ok := made[k]
+			if !ok || !oneBox(r, hi) {
+				return
+			}
+			if x := elems[ri][hi]; nb.uf.find(x) != nb.uf.find(e) {
+				nb.uf.union(x, e)
+				joined = true
+			}
+		})
+	}
+	return joined
+}
+
 // buildNAT derives the NAT table from the final paths: one entry per (node, kind, protocol,
 // inside, outside), confirmed by both directions.
 func buildNAT(paths []Path, vips map[netip.Addr]bool) []NATEntry {
@@ -77,29 +133,20 @@ func buildNAT(paths []Path, vips map[netip.Addr]bool) []NATEntry {
 	var out []NATEntry
 	for pi := range paths {
 		p := &paths[pi]
-		if p.ICMPError {
-			continue // it confirms the mapping of the packet it quotes, whose ports it hides
-		}
-		for hi := 1; hi < len(p.Hops); hi++ {
-			a, b := &p.Hops[hi-1], &p.Hops[hi]
-			for _, r := range natRules {
-				k, ok := r.mapping(p.Direction, a, b, vips)
-				if !ok {
-					continue
-				}
-				k.node, k.proto = b.Node, b.Inner.Proto
-				i, seen := idx[k]
-				if !seen {
-					i = len(out)
-					idx[k] = i
-					out = append(out, NATEntry{Node: k.node, Kind: k.kind, Proto: k.proto,
-						Inside: k.inside, Outside: k.outside, First: b.First, Last: b.Last})
-				}
-				e := &out[i]
-				e.First, e.Last = min(e.First, b.First), max(e.Last, b.Last)
-				e.Packets += b.Packets
+		eachMapping(p, vips, func(k natKey, hi int) {
+			b := &p.Hops[hi]
+			k.node = b.Node
+			i, seen := idx[k]
+			if !seen {
+				i = len(out)
+				idx[k] = i
+				out = append(out, NATEntry{Node: k.node, Kind: k.kind, Proto: k.proto,
+					Inside: k.inside, Outside: k.outside, First: b.First, Last: b.Last})
 			}
-		}
+			e := &out[i]
+			e.First, e.Last = min(e.First, b.First), max(e.Last, b.Last)
+			e.Packets += b.Packets
+		})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := &out[i], &out[j]

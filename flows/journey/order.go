@@ -84,8 +84,12 @@ func causalRank(h *hopObs) int {
 }
 
 // before reports whether a precedes b in the journey: causality first, then the clock
-// (corrected by user-given offsets), then the capture point, then arrival order.
-func before(a, b *hopObs) bool {
+// (corrected by user-given offsets), then the capture point, then arrival order. The capture
+// point decides only what nothing observable does (identical timestamps at two points, e.g. a
+// capture and its rewritten copy): a forward journey crosses points in the order they were
+// given, a return journey (back) in the reverse order, so both directions of a conversation
+// mirror each other and a rewrite and its undoing show as one mapping.
+func before(a, b *hopObs, back bool) bool {
 	if ra, rb := causalRank(a), causalRank(b); ra != rb {
 		return ra < rb
 	}
@@ -93,17 +97,18 @@ func before(a, b *hopObs) bool {
 		return a.ctime < b.ctime
 	}
 	if a.h.Point != b.h.Point {
-		return a.h.Point < b.h.Point
+		return (a.h.Point < b.h.Point) != back
 	}
 	return a.seq < b.seq
 }
 
-// orderJourney sorts a journey's observations into causal order in place. Journeys are short,
-// so insertion sort is the fastest and allocates nothing.
-func orderJourney(hs []hopObs) {
+// orderJourney sorts a journey's observations into causal order in place; back says the
+// journey travels towards its conversation's originator. Journeys are short, so insertion
+// sort is the fastest and allocates nothing.
+func orderJourney(hs []hopObs, back bool) {
 	setPhases(hs)
 	for i := 1; i < len(hs); i++ {
-		for j := i; j > 0 && before(&hs[j], &hs[j-1]); j-- {
+		for j := i; j > 0 && before(&hs[j], &hs[j-1], back); j-- {
 			hs[j], hs[j-1] = hs[j-1], hs[j]
 		}
 	}

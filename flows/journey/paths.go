@@ -37,7 +37,7 @@ func mixSig(h, v uint64) uint64 {
 // aggregate orders one finished journey, classifies its transforms, feeds the clock
 // estimator, and adds it to the path with the same hop sequence.
 func (t *Tracker) aggregate(hs []hopObs) {
-	orderJourney(hs)
+	orderJourney(hs, t.travelsBack(hs))
 	el := t.elems[:0]
 	sig := mixSig(0xcbf29ce484222325, uint64(len(hs)))
 	for i := range hs {
@@ -79,6 +79,25 @@ func (t *Tracker) aggregate(hs []hopObs) {
 			hg.lat.add(o.time - hs[i-1].time)
 		}
 	}
+}
+
+// travelsBack reports whether a journey goes towards its conversation's originator: an ICMP
+// error, or most of its observations sent by the side that did not originate (the arrival-first
+// observation breaks a tie), as Finish decides a path's direction.
+func (t *Tracker) travelsBack(hs []hopObs) bool {
+	fwd := 0
+	for i := range hs {
+		s := &t.segs[hs[i].seg]
+		if s.icmpErr {
+			return true
+		}
+		if s.orig {
+			fwd++
+		} else {
+			fwd--
+		}
+	}
+	return fwd < 0 || (fwd == 0 && !t.segs[hs[0].seg].orig)
 }
 
 // lookupPath returns the path with hop sequence el, creating it on first sight. Signatures

@@ -48,14 +48,22 @@ func (r Roles) Names() []string {
 //     joined with b's source MAC (one box: the ingress and the egress arm) when the TTL dropped
 //     by at most one, else b's source MAC alone (the last of several boxes); after a
 //     decapsulation b's source MAC is the inner frame's, written by the encapsulator, so a's
-//     destination MAC alone names the decapsulating box; without MACs, by
+//     destination MAC alone names the decapsulating box; when a and b carry the same MAC
+//     pair the frame crossed no box at layer 2 and its MACs are ignored; without MACs, by
 //     the address that changed (encap: the new outer source; decap: the old outer
 //     destination; SNAT: the new source; DNAT: the old destination); else the link between
 //     the two capture points;
 //   - addresses a box uses join it: an encapsulator's outer source, a decapsulator's outer
 //     destination, a NAT's rewritten source or original destination, unless that address
 //     is a VIP (VIPs are shared by Muxes and hosts and own no box);
-//   - every tunnel endpoint address is a node (a VTEP), even when no transform was seen there.
+//   - every tunnel endpoint address is a node (a VTEP), even when no transform was seen there;
+//   - the node that undoes a mapping on a conversation's return path is the node that made it
+//     on the forward path: the same (kind, protocol, inside, outside) rewritten both ways
+//     within one pair of paths joins the two hop nodes (VFP rewrites VIP:port -> DIP:port in
+//     on the provider NIC and DIP:port -> VIP:port out on the uplink NIC; a NAT keeps its
+//     mapping), provided each side is pinned to one box (its TTL dropped by at most one). The
+//     key holds the exact DIP:port and VIP:port and the pairing holds the conversation, so two
+//     hosts behind one VIP (several DIPs, ECMP) stay apart.
 type identKind uint8
 
 const (
@@ -164,6 +172,11 @@ func (nb *nodeBuilder) resolve(hs []hopElem) []int {
 func (nb *nodeBuilder) box(a, b *hopElem) int {
 	aMAC := a.h.HasMAC && unicastMAC(a.h.DstMAC)
 	bMAC := b.h.HasMAC && unicastMAC(b.h.SrcMAC)
+	if a.h.HasMAC && b.h.HasMAC && a.h.SrcMAC == b.h.SrcMAC && a.h.DstMAC == b.h.DstMAC {
+		// The frame crossed no box at layer 2 (a bump in the wire, or a capture rewritten by
+		// a tool): its MACs are the two ends' and name nothing that rewrote it.
+		aMAC, bMAC = false, false
+	}
 	if b.tr&TransformDecap != 0 && b.tr&TransformEncap == 0 {
 		// A decapsulated frame keeps the inner source MAC the encapsulator wrote: only the
 		// outer frame's destination tells the decapsulating box.
