@@ -1,7 +1,9 @@
 package flows_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -510,4 +512,72 @@ func TestExportErrors(t *testing.T) {
 			t.Errorf("error %v after %d calls, want the emit error after 3", err, calls)
 		}
 	})
+}
+
+// TestExportPlanReport checks that the export's analysis is analyze's: the same report, so the
+// ids a user read in `stackflow analyze` name the same paths and flows here.
+func TestExportPlanReport(t *testing.T) {
+	files := []string{pocSample(t)}
+	opts := flows.Options{VXLANPorts: []uint16{4790}}
+	want, err := flows.Analyze(context.Background(), openAll(t, files), opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := flows.PlanExport(context.Background(), openAll(t, files), opts, nil, flows.Selection{Path: "p1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(want)
+	b, _ := json.Marshal(plan.Report())
+	if !bytes.Equal(a, b) {
+		t.Errorf("the export's report differs from Analyze's (%d vs %d bytes of JSON)", len(b), len(a))
+	}
+}
+
+// TestExportEverySelection exports every path and every flow of committed samples (the
+// synthesized PoC and the namespace lab recording, there every eighth flow) and checks the counts against the report:
+// a flow's packets exactly; a path's hop packets plus the duplicates on its hops, unless it
+// shares hops with other paths (then at least that many).
+func TestExportEverySelection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exports every path and flow of two samples")
+	}
+	root := exportRoot(t)
+	lab, _ := filepath.Glob(filepath.Join(root, "samples", "lab", "captures", "*.pcap.gz"))
+	sets := map[string][]string{
+		"poc": {pocSample(t)},
+		"lab": lab,
+	}
+	for name, files := range sets {
+		t.Run(name, func(t *testing.T) {
+			if len(files) == 0 {
+				t.Fatal("sample missing")
+			}
+			r, err := flows.Analyze(context.Background(), openAll(t, files), flows.Options{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range r.Paths {
+				_, st, got := runExport(t, files, flows.Selection{Path: p.ID})
+				for i, h := range p.Hops {
+					if st.HopPackets[i] < h.Packets {
+						t.Errorf("%s hop %d: %d written, the report counts %d", p.ID, i+1, st.HopPackets[i], h.Packets)
+					}
+				}
+				exact := len(st.SharedWith) == 0
+				if want := st.Reported + st.Duplicates; (exact && len(got) != want) || len(got) < st.Reported {
+					t.Errorf("%s: %d written, report %d + %d duplicates, shared with %v", p.ID, len(got), st.Reported, st.Duplicates, st.SharedWith)
+				}
+			}
+			for i, f := range r.Flows {
+				if name == "lab" && i%8 != 0 {
+					continue // gzip-compressed inputs read twice per export: every eighth flow will do
+				}
+				_, _, got := runExport(t, files, flows.Selection{Flow: f.ID})
+				if len(got) != f.Packets {
+					t.Errorf("%s at %s: %d written, the report counts %d", f.ID, f.Point, len(got), f.Packets)
+				}
+			}
+		})
+	}
 }
