@@ -81,6 +81,9 @@ func runExport(cmd *cobra.Command, e env, f exportFlags, args []string) error {
 	if f.output == "" {
 		return usageErr("export needs -o FILE (or -o - for stdout)")
 	}
+	if f.output == "-" && isTerminalWriter(e, e.stdout) {
+		return usageErr("-o -: stdout is a terminal; pipe it (e.g. | wireshark -k -i -) or give a file")
+	}
 	if f.window <= 0 {
 		return usageErr("--window %v: must be positive", f.window)
 	}
@@ -230,9 +233,9 @@ func exportSummary(plan *flows.ExportPlan, st flows.ExportStats, output string) 
 	sel := plan.Selection()
 	pts := plan.Points()
 	var b strings.Builder
-	fmt.Fprintf(&b, "wrote %d packets (%d bytes) of %s to %s", st.Packets, st.Bytes, sel, output)
+	fmt.Fprintf(&b, "wrote %s (%d bytes) of %s to %s", exportPlural(st.Packets, "packet"), st.Bytes, sel, output)
 	if sel.Path != "" {
-		fmt.Fprintf(&b, ": %d hops at %d capture points; the report counts %d hop packets", len(st.HopPackets), len(pts), st.Reported)
+		fmt.Fprintf(&b, ": %s at %s; the report counts %d hop packets", exportPlural(len(st.HopPackets), "hop"), exportPlural(len(pts), "capture point"), st.Reported)
 		if st.Duplicates > 0 {
 			fmt.Fprintf(&b, ", plus %d duplicates on its hops", st.Duplicates)
 		}
@@ -243,4 +246,11 @@ func exportSummary(plan *flows.ExportPlan, st flows.ExportStats, output string) 
 		fmt.Fprintf(&b, " at %s; the report counts %d packets", pts[0].ID, st.Reported)
 	}
 	return b.String()
+}
+
+func exportPlural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -256,6 +256,22 @@ func TestExportUsage(t *testing.T) {
 	}
 }
 
+// TestExportTerminal refuses to write a binary capture onto a terminal.
+func TestExportTerminal(t *testing.T) {
+	tty, err := os.Create(filepath.Join(t.TempDir(), "tty"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	var errb bytes.Buffer
+	in := filepath.Join("..", "..", "samples", "azurestack-poc.pcapng")
+	code := run(t.Context(), []string{"export", "--path", "p1", "-o", "-", in},
+		env{stdout: tty, stderr: &errb, isTerminal: func(uintptr) bool { return true }})
+	if st, _ := tty.Stat(); code != 2 || st.Size() != 0 || !strings.Contains(errb.String(), "terminal") {
+		t.Errorf("exit %d, %d bytes written, stderr %q: want exit 2 and nothing written", code, st.Size(), errb.String())
+	}
+}
+
 // TestExportHelp keeps the examples and exit codes in --help.
 func TestExportHelp(t *testing.T) {
 	code, stdout, _ := runCLI(t, nil, "export", "--help")
