@@ -192,6 +192,8 @@ type Analyzer struct {
 	mtu            mtuWatch
 	bgpMessages    []bgp.Message
 	dnsNames       map[netip.Addr]string
+	// tunnelEndpoints are the outer addresses of every tunnel, for naming Muxes and hosts.
+	tunnelEndpoints map[netip.Addr]bool
 }
 
 // pointID returns the id of point index i ("" when out of range).

@@ -3,6 +3,7 @@ package flows
 import (
 	"fmt"
 	"net"
+	"net/netip"
 
 	"github.com/stackflow/stackflow/flows/journey"
 )
@@ -20,6 +21,11 @@ func (a *Analyzer) addJourneys(r *Report) {
 		}
 		us := c.Offset.Microseconds()
 		a.points[c.Point].ClockOffsetUs = &us
+	}
+	a.tunnelEndpoints = map[netip.Addr]bool{}
+	for k := range a.tunnels {
+		a.tunnelEndpoints[k.src] = true
+		a.tunnelEndpoints[k.dst] = true
 	}
 	for i, n := range res.Nodes {
 		r.Nodes = append(r.Nodes, a.nodeOf(i, n))
@@ -107,7 +113,17 @@ func (a *Analyzer) nodeOf(i int, n journey.Node) Node {
 		role := mainRole(out.Roles)
 		switch {
 		case len(n.Addresses) > 0:
-			out.Name = role + "(" + n.Addresses[0].String() + ")"
+			addr := n.Addresses[0]
+			// A Mux or host is best known by its provider address, the tunnel endpoint.
+			if role == "mux" || role == "host" {
+				for _, cand := range n.Addresses {
+					if a.tunnelEndpoints[cand] {
+						addr = cand
+						break
+					}
+				}
+			}
+			out.Name = role + "(" + addr.String() + ")"
 		case len(n.MACs) > 0:
 			out.Name = role + "(" + macString(n.MACs[0]) + ")"
 		default:
