@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/stackflow/stackflow/decode"
@@ -104,6 +105,8 @@ func NewProblemCollector(max int) *ProblemCollector {
 }
 
 func (c *ProblemCollector) add(p Problem) {
+	// One line per problem: several causes of one damage are joined with "; ".
+	p.Message = strings.ReplaceAll(p.Message, "\n", "; ")
 	c.perKind[p.Kind]++
 	if c.perKind[p.Kind] > c.max {
 		c.dropped[p.Kind]++
@@ -146,9 +149,10 @@ func (c *ProblemCollector) Count() int {
 // pointState accumulates one capture point.
 type pointState struct {
 	Point
-	linkType  uint16
-	snapCut   int    // packets cut by the snap length before their headers ended
-	snapFirst uint64 // the first of them
+	linkType   uint16
+	snapCut    int    // packets cut by the snap length before their headers ended
+	snapFirst  uint64 // the first of them
+	snapOffset int64
 }
 
 // tunnelKey identifies a report tunnel entry (DESIGN.md 6.1).
@@ -352,7 +356,7 @@ func (a *Analyzer) Add(rec *pcapio.Record) {
 		// Counted per point, not listed packet by packet.
 		ps.snapCut++
 		if ps.snapFirst == 0 {
-			ps.snapFirst = p.Number
+			ps.snapFirst, ps.snapOffset = p.Number, p.Offset
 		}
 	} else if p.Err != nil {
 		a.problems.add(Problem{
@@ -483,7 +487,7 @@ func (a *Analyzer) Finish() *Report {
 	}
 	for _, ps := range a.points {
 		if ps.snapCut > 0 {
-			a.problems.add(Problem{Kind: "snaplen", File: ps.File, Packet: ps.snapFirst,
+			a.problems.add(Problem{Kind: "snaplen", File: ps.File, Packet: ps.snapFirst, Offset: ps.snapOffset,
 				Message: fmt.Sprintf("point %s: %d packets were cut by the capture's snap length inside their headers (first: packet %d); decoded up to the cut", ps.ID, ps.snapCut, ps.snapFirst)})
 		}
 	}
