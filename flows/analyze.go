@@ -193,6 +193,7 @@ type Analyzer struct {
 	trackerOffsets map[int]time.Duration
 	journeys       *journey.Result
 	rib            *rib
+	holdEvents     []BGPEvent
 	mtu            mtuWatch
 	bgpMessages    []bgp.Message
 	dnsNames       map[netip.Addr]string
@@ -473,6 +474,7 @@ func (a *Analyzer) Finish() *Report {
 	}
 	a.addJourneys(r)
 	a.addFindings(r)
+	r.BGP.Events = a.bgpEvents(r)
 	c := a.capture
 	c.Inputs = a.inputs
 	if c.Inputs == nil {

@@ -164,6 +164,13 @@ func (a *Analyzer) findBGPSessions(r *Report) []Finding {
 			f.Evidence.Packets = []PacketRef{{Point: a.pointID(ref.Last.Point), Number: ref.Last.Number}}
 		}
 		out = append(out, f)
+		a.holdEvents = append(a.holdEvents, BGPEvent{
+			Session: fmt.Sprintf("b%d", s.session+1),
+			Peer:    s.from.Addr().String(),
+			Event:   "hold_expired",
+			Time:    FormatTime(prev + hold),
+			Detail:  fmt.Sprintf("no message for longer than the %ds hold time", *sessions[s.session].HoldTime),
+		})
 	}
 	for i := range a.bgpMessages {
 		m := &a.bgpMessages[i]

@@ -90,6 +90,20 @@ type BGP struct {
 	Messages MessageCounts `json:"messages"`
 	Sessions []BGPSession  `json:"sessions"`
 	Routes   []BGPRoute    `json:"routes"`
+	// Events is each session's life in time order: open, established, notification, down,
+	// hold_expired (inferred from silence). Route events are in Routes.
+	Events []BGPEvent `json:"events"`
+}
+
+// BGPEvent is one change in a BGP session's state.
+type BGPEvent struct {
+	Session string `json:"session"`
+	Peer    string `json:"peer"` // the side whose message or silence caused it
+	Event   string `json:"event"`
+	Time    string `json:"time"`
+	Detail  string `json:"detail,omitempty"`
+	Point   string `json:"point,omitempty"`
+	Packet  uint64 `json:"packet,omitempty"`
 }
 
 // BGPSession is one TCP connection carrying BGP, possibly seen at several points.

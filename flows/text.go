@@ -317,6 +317,22 @@ func (t *textWriter) bgp(r *Report) {
 				strings.Join(s.Points, ","))
 		}
 	})
+	if len(b.Events) > 0 {
+		t.printf("  session events (%d):\n", len(b.Events))
+		t.table(func(tw *tabwriter.Writer) {
+			for i, ev := range b.Events {
+				if i == t.opts.MaxRoutes {
+					fmt.Fprintf(tw, "    ... %d more (see --format json)\n", len(b.Events)-i)
+					break
+				}
+				name := ev.Event
+				if name == "down" || name == "hold_expired" || name == "notification" {
+					name = t.style("33", name)
+				}
+				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", shortTime(ev.Time), ev.Session, ev.Peer, name, ev.Detail)
+			}
+		})
+	}
 	if len(b.Routes) == 0 {
 		return
 	}
