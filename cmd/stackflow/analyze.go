@@ -34,8 +34,8 @@ const analyzeExamples = `  # Analyze one capture and read the report
   # One capture per capture point, merged in time order; JSON for scripts
   stackflow analyze client.pcap nat-out.pcap mux.pcapng --format json > report.json
 
-  # Read from a pipe, treat UDP 4790 as VXLAN too, widen the correlation window
-  zcat big.pcap.gz | stackflow analyze - --vxlan-port 4790 --window 2s
+  # Read from a pipe, treat UDP 10000 as VXLAN too, widen the correlation window
+  zcat big.pcap.gz | stackflow analyze - --vxlan-port 10000 --window 2s
 
   # Known clock skew of one capture point, and names for the nodes
   stackflow analyze a.pcap b.pcap --clock-offset b=+3ms --names names.txt
@@ -70,7 +70,7 @@ directory, not a capture, bad flag); 3 no input was readable; 1 internal error.`
 	fl.UintSliceVar(&f.vxlanPorts, "vxlan-port", nil, "additional UDP port to decode as VXLAN (repeatable; 4789 and 8472 always)")
 	fl.DurationVar(&f.window, "window", time.Second, "correlation window for matching one packet at several hops")
 	fl.StringArrayVar(&f.clockOffsets, "clock-offset", nil, "clock offset of a capture point, POINT=+3ms (repeatable); others are estimated")
-	fl.StringVar(&f.names, "names", "", "file mapping addresses or MACs to names and roles: `ADDR-OR-MAC NAME [ROLES]` per line")
+	fl.StringVar(&f.names, "names", "", "`FILE` mapping addresses or MACs to names and roles, one 'ADDR-OR-MAC NAME [ROLE,...]' per line")
 	fl.StringVar(&f.filter, "filter", "", "narrow the report: e.g. 'host 10.0.0.4 and port 443', 'role mux', 'dsr', 'not point client*' (docs/filter.md)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "never show progress on stderr")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
