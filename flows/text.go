@@ -186,11 +186,23 @@ func (t *textWriter) paths(r *Report) {
 	for _, k := range order {
 		g := groups[k]
 		p := g.first
-		names := make([]string, 0, len(p.Hops))
+		names := make([]string, 0, len(p.Hops)+1)
 		for _, h := range p.Hops {
 			n := t.nodeName(r, h.Node)
 			if len(names) == 0 || names[len(names)-1] != n {
 				names = append(names, n)
+			}
+		}
+		// End the chain at the receiver, as the source document draws it: the node that owns
+		// the last hop's destination address.
+		if last := p.Hops[len(p.Hops)-1]; last.Dst != "" {
+			if id := nodeByAddress(r, last.Dst); id != "" {
+				if n := t.nodeName(r, id); names[len(names)-1] != n {
+					if last.Lost > 0 && last.Lost == last.Packets {
+						n = t.style("31", "(never reached) ") + n
+					}
+					names = append(names, n)
+				}
 			}
 		}
 		extra := ""
@@ -357,6 +369,18 @@ func (t *textWriter) bgp(r *Report) {
 			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", shortTime(rt.Time), rt.Peer, ev, rt.Prefix, attrs)
 		}
 	})
+}
+
+// nodeByAddress returns the id of the node that owns addr ("" when none does).
+func nodeByAddress(r *Report, addr string) string {
+	for _, n := range r.Nodes {
+		for _, a := range n.Addresses {
+			if a == addr {
+				return n.ID
+			}
+		}
+	}
+	return ""
 }
 
 func formatASPath(p []any) string {
