@@ -178,11 +178,14 @@ func (t *textWriter) paths(r *Report) {
 		}
 		g.count++
 		g.packets += p.Packets
+		if p.Packets > g.first.Packets {
+			g.first = p // the busiest path of the shape is its example
+		}
 		for _, h := range p.Hops {
 			g.lost += h.Lost
 		}
 	}
-	t.heading(fmt.Sprintf("Paths (%d, in %d shapes; each shape shown once with its first path)", len(r.Paths), len(order)))
+	t.heading(fmt.Sprintf("Paths (%d, in %d shapes; each shape shown once, with its busiest path)", len(r.Paths), len(order)))
 	for _, k := range order {
 		g := groups[k]
 		p := g.first
