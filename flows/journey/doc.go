@@ -9,9 +9,10 @@
 // Use: NewTracker, then Observe every packet in timestamp order (MarkVIP/MarkBGP from the BGP
 // stage whenever known), then Finish for the Result.
 //
-// Memory: per-packet state lives only in the window (a ring of observations, a fingerprint
-// index, a journey pool), bounded by Config.MaxPending and sized by the window, never by the
-// file; Observe allocates nothing in steady state. What outlives the window is per segment
+// Memory: per-packet state lives only in the window (a ring of 64-byte observations that also
+// holds the journeys, and a fingerprint index of 8-byte slots at most three quarters full),
+// bounded by Config.MaxPending and sized by the window, never by the file; Observe allocates
+// nothing in steady state. What outlives the window is per segment
 // (one flow at one location, ~250 bytes) and per path (~150 bytes per hop plus a sparse latency
 // histogram of a few dozen bytes).
 //

@@ -30,8 +30,8 @@ type Config struct {
 	// Points is the number of capture points, a sizing hint (more are accepted).
 	Points int
 	// MaxPending bounds the observations held in the window; when it is reached the oldest
-	// journeys finish early (Stats.Forced). Default 1<<20 (about 64 MiB); rounded down to a
-	// power of two.
+	// journeys finish early (Stats.Forced). Default 1<<20 (64 MiB), at most 1<<28; rounded
+	// down to a power of two.
 	MaxPending int
 	// OnJourney, when set, is called with every finished journey, its observations in causal
 	// order (for packet-level views and tests). hops is valid only during the call.
@@ -85,11 +85,11 @@ type Tracker struct {
 	userOff    []int64 // ns per point; 0 when not given
 	given      map[int]time.Duration
 
-	now   int64 // latest capture time seen
-	ring  obsRing
-	fps   fpIndex
-	pool  journeyPool
-	stats Stats
+	now     int64 // latest capture time seen
+	ring    obsRing
+	fps     fpIndex
+	pending int // journeys in the ring
+	stats   Stats
 
 	segs    []segRec
 	segIdx  segIndex
@@ -128,6 +128,7 @@ func NewTracker(cfg Config) *Tracker {
 	if t.maxPending <= 0 {
 		t.maxPending = 1 << 20
 	}
+	t.maxPending = min(t.maxPending, maxPendingLimit)
 	t.clock.ensure(cfg.Points)
 	for p, off := range cfg.ClockOffsets {
 		if p < 0 {
@@ -153,7 +154,7 @@ func (t *Tracker) MarkBGP(a netip.Addr) { t.bgp[a.Unmap()] = true }
 func (t *Tracker) Pending() int { return t.ring.len() }
 
 // PendingJourneys returns the number of journeys not yet finished.
-func (t *Tracker) PendingJourneys() int { return t.pool.pending() }
+func (t *Tracker) PendingJourneys() int { return t.pending }
 
 // Observe adds one packet observation. Packets must arrive in timestamp order across all
 // capture points (small disorder is tolerated). flow is the packet's flow-table index, kept as
@@ -181,14 +182,13 @@ func (t *Tracker) Observe(p *decode.Packet, flow uint32) {
 	}
 
 	key, pfp := journeyKey(p)
-	ji, ok := t.fps.get(key)
-	newest := ji
-	for ok && ji >= 0 {
+	ji, found := t.fps.get(key, &t.ring)
+	newest, hasNewest := ji, found
+	for found {
 		switch t.match(ji, seg, p.TTL, pfp, &h.Inner) {
 		case matchDup:
 			t.stats.Duplicates++
 			sr.dups++
-			t.pool.j[ji].dups++
 			if len(t.dupRefs) < maxDupRefs {
 				t.dupRefs = append(t.dupRefs, PacketRef{Input: p.Input, Point: p.Point, Number: p.Number})
 			}
@@ -197,9 +197,9 @@ func (t *Tracker) Observe(p *decode.Packet, flow uint32) {
 			t.join(ji, p, seg, flow)
 			return
 		}
-		ji = t.pool.j[ji].older
+		ji, found = t.older(ji)
 	}
-	t.start(p, seg, flow, newest, ok)
+	t.start(p, seg, flow, newest, hasNewest)
 }
 
 type matchResult uint8
@@ -214,8 +214,8 @@ const (
 // belongs to journey ji. Observations whose payloads were both hashed must agree on them. A
 // tuple that is the exact reverse of one already in the journey is a reply with the same
 // invariant fields (a UDP echo with IP ID 0), not the same packet.
-func (t *Tracker) match(ji int32, seg uint32, ttl uint8, pfp uint64, tup *decode.Tuple) matchResult {
-	for s := t.pool.j[ji].head; s != noObs; {
+func (t *Tracker) match(ji uint64, seg uint32, ttl uint8, pfp uint64, tup *decode.Tuple) matchResult {
+	for s := ji; ; {
 		o := t.ring.at(s)
 		if pfp != 0 && o.pfp != 0 && pfp != o.pfp {
 			return matchNo // same headers, different payload
@@ -226,9 +226,20 @@ func (t *Tracker) match(ji int32, seg uint32, ttl uint8, pfp uint64, tup *decode
 		if reversed(&t.segs[o.seg].h.Inner, tup) {
 			return matchNo
 		}
-		s = o.next
+		if o.next == 0 {
+			return matchJoin
+		}
+		s += uint64(o.next)
 	}
-	return matchJoin
+}
+
+// older returns the pending journey with the same key that started before journey ji.
+func (t *Tracker) older(ji uint64) (uint64, bool) {
+	d := t.ring.at(ji).older
+	if d == 0 || ji-uint64(d) < t.ring.head {
+		return 0, false
+	}
+	return ji - uint64(d), true
 }
 
 func reversed(a, b *decode.Tuple) bool {
@@ -245,43 +256,43 @@ func (t *Tracker) makeRoom() {
 	}
 }
 
-func (t *Tracker) join(ji int32, p *decode.Packet, seg, flow uint32) {
-	if t.pool.j[ji].n >= maxJourneyObs {
+func (t *Tracker) join(ji uint64, p *decode.Packet, seg, flow uint32) {
+	if t.ring.at(ji).n >= maxJourneyObs {
 		t.stats.Overflow++
 		return
 	}
 	t.makeRoom()
-	if t.pool.j[ji].head < t.ring.head {
+	if ji < t.ring.head {
 		// makeRoom finished this very journey: the observation starts afresh, chained to
 		// whatever journey with its fingerprint is still pending.
 		t.start(p, seg, flow, 0, true)
 		return
 	}
 	_, pfp := journeyKey(p)
-	seq := t.ring.push(obs{time: p.Time, number: p.Number, next: noObs, seg: seg, flow: flow,
-		journey: ji, input: int32(p.Input), ttl: p.TTL, pfp: pfp})
-	j := &t.pool.j[ji]
-	t.ring.at(j.tail).next = seq
-	j.tail = seq
+	seq := t.ring.push(obs{time: p.Time, number: p.Number, seg: seg, flow: flow,
+		input: int32(p.Input), ttl: p.TTL, pfp: pfp})
+	j := t.ring.at(ji)
+	last := ji + uint64(j.tail)
+	j.tail = uint32(seq - ji)
 	j.n++
+	t.ring.at(last).next = uint32(seq - last)
 }
 
-func (t *Tracker) start(p *decode.Packet, seg, flow uint32, newest int32, hasNewest bool) {
+// start begins a journey with p. newest is the newest pending journey with p's key when
+// hasNewest; makeRoom may finish it, so it is looked up again.
+func (t *Tracker) start(p *decode.Packet, seg, flow uint32, newest uint64, hasNewest bool) {
 	key, pfp := journeyKey(p)
 	t.makeRoom()
 	if hasNewest {
-		// makeRoom may have finished the journey we would chain to: look again.
-		newest, hasNewest = t.fps.get(key)
+		newest, hasNewest = t.fps.get(key, &t.ring)
 	}
-	ji := t.pool.get()
-	seq := t.ring.push(obs{time: p.Time, number: p.Number, next: noObs, seg: seg, flow: flow,
-		journey: ji, input: int32(p.Input), ttl: p.TTL, first: true, pfp: pfp})
-	t.pool.j[ji] = journeyRec{fp: key, head: seq, tail: seq, n: 1, older: -1, newer: -1}
+	seq := t.ring.push(obs{time: p.Time, number: p.Number, seg: seg, flow: flow, fp: key,
+		input: int32(p.Input), ttl: p.TTL, first: true, n: 1, pfp: pfp})
 	if hasNewest {
-		t.pool.j[ji].older = newest
-		t.pool.j[newest].newer = ji
+		t.ring.at(seq).older = uint32(seq - newest)
 	}
-	t.fps.put(key, ji)
+	t.fps.put(key, seq, &t.ring)
+	t.pending++
 }
 
 // expire finishes every journey whose first observation is older than the window.
@@ -292,36 +303,28 @@ func (t *Tracker) expire() {
 }
 
 func (t *Tracker) popHead() {
-	o := t.ring.at(t.ring.head)
-	if o.first {
-		t.finish(o.journey)
+	if t.ring.at(t.ring.head).first {
+		t.finish(t.ring.head)
 	}
 	t.ring.head++
 }
 
-// finish takes journey ji out of the window and aggregates it.
-func (t *Tracker) finish(ji int32) {
-	j := t.pool.j[ji]
+// finish aggregates journey ji, the ring's head. Nothing else needs undoing: once the head
+// moves past ji, index entries and links naming it are stale.
+func (t *Tracker) finish(ji uint64) {
 	hs := t.scratch[:0]
-	for s := j.head; s != noObs; {
+	for s := ji; ; {
 		o := t.ring.at(s)
 		sr := &t.segs[o.seg]
 		hs = append(hs, hopObs{seq: s, time: o.time, ctime: o.time - t.userOffset(sr.h.Point),
 			number: o.number, seg: o.seg, flow: o.flow, input: o.input, ttl: o.ttl, h: &sr.h})
-		s = o.next
+		if o.next == 0 {
+			break
+		}
+		s += uint64(o.next)
 	}
 	t.scratch = hs
-	if j.newer >= 0 {
-		t.pool.j[j.newer].older = j.older
-	} else if j.older >= 0 {
-		t.fps.put(j.fp, j.older)
-	} else {
-		t.fps.del(j.fp)
-	}
-	if j.older >= 0 {
-		t.pool.j[j.older].newer = j.newer
-	}
-	t.pool.put(ji)
+	t.pending--
 	t.stats.Journeys++
 	t.aggregate(hs)
 }

@@ -154,7 +154,7 @@ func TestWindowEvictionBounded(t *testing.T) {
 	if c := len(tr.ring.buf); c > 1024 {
 		t.Errorf("ring capacity %d, want it to stay at its initial 1024", c)
 	}
-	if c := len(tr.fps.keys); c > 1024 {
+	if c := len(tr.fps.slots); c > 1024 {
 		t.Errorf("fingerprint index capacity %d, want <= 1024", c)
 	}
 	res := tr.Finish()

@@ -9,27 +9,38 @@ import (
 )
 
 // The correlation window: every observation younger than the window waits in a ring in arrival
-// order; observations of one packet (equal fingerprint) are chained into a journey; an index
-// maps a fingerprint to its newest pending journey. A journey is finished when its first
-// observation leaves the ring, i.e. once the stream has moved a whole window past it. All three
-// structures are sized by what the window holds, never by the file, and reuse their storage:
-// the steady state allocates nothing.
+// order; observations of one packet (equal fingerprint) are chained into a journey, which lives
+// in the ring entry of its first observation and is named by that entry's sequence number; an
+// index maps a fingerprint to its newest pending journey. A journey is finished when its first
+// observation leaves the ring, i.e. once the stream has moved a whole window past it. Both
+// structures are sized by what the window holds, never by the file, hold no pointers, and reuse
+// their storage: the steady state allocates nothing.
+//
+// Journeys leave the ring in the order they started, so a sequence number below the ring's head
+// names a finished journey: index entries and links to older journeys are never taken out when
+// a journey finishes (which would cost a random memory access per packet), they just go stale,
+// and the index sweeps stale entries out in sequential passes.
 
-// noObs marks the end of a journey's observation chain.
-const noObs = ^uint64(0)
+// maxPendingLimit caps Config.MaxPending so that distances within the ring fit in 32 bits with
+// room to tell stale index entries from live ones (see fpIndex).
+const maxPendingLimit = 1 << 28
 
-// obs is one pending observation.
+// obs is one pending observation. The first observation of a journey also holds the journey:
+// the fields marked "journey" are valid only there.
 type obs struct {
-	time    int64 // raw capture time, ns since the epoch
-	number  uint64
-	pfp     uint64 // full fingerprint when the payload was hashed, else 0
-	next    uint64 // ring sequence number of the journey's next observation, or noObs
-	seg     uint32 // interned Header
-	flow    uint32
-	journey int32
-	input   int32
-	ttl     uint8
-	first   bool // the journey's first observation: leaving the ring finishes the journey
+	time   int64 // raw capture time, ns since the epoch
+	number uint64
+	pfp    uint64 // full fingerprint when the payload was hashed, else 0
+	fp     uint64 // journey: the key the index finds it by
+	next   uint32 // distance in the ring to the journey's next observation, 0 at its end
+	tail   uint32 // journey: distance to its last observation
+	older  uint32 // journey: distance back to the previous journey with the same key, 0 when none
+	seg    uint32 // interned Header
+	flow   uint32
+	input  int32
+	n      uint8 // journey: observations chained (duplicates are not)
+	ttl    uint8
+	first  bool // the journey's first observation: leaving the ring finishes the journey
 }
 
 // obsRing is a growable power-of-two ring addressed by ever-increasing sequence numbers.
@@ -47,7 +58,8 @@ func (r *obsRing) full(limit int) bool {
 	return r.len() >= len(r.buf) && len(r.buf)*2 > limit
 }
 
-// push appends o and returns its sequence number; the caller checked full first.
+// push appends o and returns its sequence number; the caller checked full first. Pointers
+// from at are invalid afterwards (the ring may have grown).
 func (r *obsRing) push(o obs) uint64 {
 	if r.len() == len(r.buf) {
 		r.grow()
@@ -70,118 +82,156 @@ func (r *obsRing) grow() {
 	r.buf = nb
 }
 
-// journeyRec is one packet's pending journey.
-type journeyRec struct {
-	fp           uint64
-	head, tail   uint64 // sequence numbers of its first and last observation
-	n            uint16 // observations chained (duplicates are not chained)
-	dups         uint16
-	older, newer int32 // pending journeys with the same fingerprint, -1 when none
-}
-
-// journeyPool hands out journey slots and takes them back.
-type journeyPool struct {
-	j    []journeyRec
-	free []int32
-}
-
-func (p *journeyPool) get() int32 {
-	if n := len(p.free); n > 0 {
-		i := p.free[n-1]
-		p.free = p.free[:n-1]
-		return i
-	}
-	p.j = append(p.j, journeyRec{})
-	return int32(len(p.j) - 1)
-}
-
-func (p *journeyPool) put(i int32) { p.free = append(p.free, i) }
-
-// pending counts journeys in use.
-func (p *journeyPool) pending() int { return len(p.j) - len(p.free) }
-
-// fpIndex maps a fingerprint (never 0) to the newest pending journey carrying it. It is an
-// open-addressing table with linear probing and backward-shift deletion, so a long run of
-// inserts and deletes leaves no tombstones and never reallocates at a steady size.
+// fpIndex maps a fingerprint (never 0) to the ring sequence number of the newest pending
+// journey carrying it. It is an open-addressing table with linear probing whose 8-byte slots
+// hold 32 bits of the fingerprint (the tag; the full value is confirmed in the journey's ring
+// entry) and the low 32 bits of the sequence number. An entry whose journey has left the ring
+// is stale: lookups skip it, an insertion of the same key reuses it, and purge removes every
+// stale entry in one sequential pass (backward-shift deletion, so no tombstones) once live
+// and stale entries fill three quarters of the table. Sequence numbers are compared modulo
+// 2^32 against the ring's head, which is exact while no entry is older than 2^32 minus the
+// ring's length: purge runs at least every purgeEvery insertions to keep it so.
 type fpIndex struct {
-	keys []uint64 // 0 = empty slot
-	vals []int32
-	n    int
+	slots    []uint64 // tag<<32 | uint32(seq); 0 = empty
+	shift    uint8    // 64 - log2(len(slots))
+	used     int      // occupied slots, stale ones included
+	purgedAt uint64   // ring tail at the last purge
 }
 
-func fpSlot(fp uint64, mask uint64) uint64 {
-	// Fingerprints are hashes already; the multiply spreads any structure left in the low bits.
-	return (fp * 0x9e3779b97f4a7c15) >> 17 & mask
+// purgeEvery bounds the insertions between purges (see fpIndex).
+const purgeEvery = 1 << 30
+
+func fpTag(fp uint64) uint32 {
+	if t := uint32(fp >> 32); t != 0 {
+		return t
+	}
+	return 1
 }
 
-func (x *fpIndex) get(fp uint64) (int32, bool) {
-	if len(x.keys) == 0 {
+// home returns the first slot probed for tag.
+func (x *fpIndex) home(tag uint32) uint64 {
+	// Fingerprints are hashes already; the multiply spreads any structure left in the tag.
+	return (uint64(tag) * 0x9e3779b97f4a7c15) >> x.shift
+}
+
+// liveSeq returns the sequence number slot s names when that journey is still in ring r.
+func liveSeq(s uint64, r *obsRing) (uint64, bool) {
+	d := uint32(s) - uint32(r.head)
+	if uint64(d) >= uint64(r.len()) {
 		return 0, false
 	}
-	mask := uint64(len(x.keys) - 1)
-	for i := fpSlot(fp, mask); ; i = (i + 1) & mask {
-		switch x.keys[i] {
-		case fp:
-			return x.vals[i], true
-		case 0:
+	return r.head + uint64(d), true
+}
+
+// get returns the newest pending journey with key fp.
+func (x *fpIndex) get(fp uint64, r *obsRing) (uint64, bool) {
+	if len(x.slots) == 0 {
+		return 0, false
+	}
+	tag, mask := fpTag(fp), uint64(len(x.slots)-1)
+	for i := x.home(tag); ; i = (i + 1) & mask {
+		s := x.slots[i]
+		if s == 0 {
 			return 0, false
 		}
-	}
-}
-
-func (x *fpIndex) put(fp uint64, v int32) {
-	if (x.n+1)*2 > len(x.keys) {
-		x.resize()
-	}
-	mask := uint64(len(x.keys) - 1)
-	for i := fpSlot(fp, mask); ; i = (i + 1) & mask {
-		switch x.keys[i] {
-		case fp:
-			x.vals[i] = v
-			return
-		case 0:
-			x.keys[i], x.vals[i] = fp, v
-			x.n++
-			return
+		if uint32(s>>32) != tag {
+			continue
+		}
+		if seq, ok := liveSeq(s, r); ok && r.at(seq).fp == fp {
+			return seq, true
 		}
 	}
 }
 
-func (x *fpIndex) del(fp uint64) {
-	if len(x.keys) == 0 {
-		return
+// put makes seq, a journey in r with key fp, the newest journey with that key.
+func (x *fpIndex) put(fp, seq uint64, r *obsRing) {
+	if len(x.slots) == 0 {
+		x.resize(1024, r)
 	}
-	mask := uint64(len(x.keys) - 1)
-	i := fpSlot(fp, mask)
-	for x.keys[i] != fp {
-		if x.keys[i] == 0 {
-			return
+	tag, mask := fpTag(fp), uint64(len(x.slots)-1)
+	entry := uint64(tag)<<32 | uint64(uint32(seq))
+	reuse := -1
+	for i := x.home(tag); ; i = (i + 1) & mask {
+		s := x.slots[i]
+		if s == 0 {
+			if reuse < 0 {
+				x.slots[i] = entry
+				x.used++
+			} else {
+				x.slots[reuse] = entry
+			}
+			break
 		}
-		i = (i + 1) & mask
+		old, live := liveSeq(s, r)
+		if !live {
+			if reuse < 0 {
+				reuse = int(i)
+			}
+			continue
+		}
+		if uint32(s>>32) == tag && r.at(old).fp == fp {
+			x.slots[i] = entry
+			break
+		}
 	}
-	// Shift later members of the probe run back so lookups never stop at a hole early.
-	for j := (i + 1) & mask; x.keys[j] != 0; j = (j + 1) & mask {
-		home := fpSlot(x.keys[j], mask)
+	if x.used*4 >= len(x.slots)*3 || r.tail-x.purgedAt >= purgeEvery {
+		x.purge(r)
+	}
+}
+
+// purge removes every stale entry, then doubles the table if live entries still fill half.
+func (x *fpIndex) purge(r *obsRing) {
+	x.purgedAt = r.tail
+	mask := uint64(len(x.slots) - 1)
+	e := uint64(0) // start after an empty slot, so that no probe run is cut in two
+	for x.slots[e] != 0 {
+		e++
+	}
+	for k := uint64(1); k <= mask+1; k++ {
+		i := (e + k) & mask
+		for x.slots[i] != 0 {
+			if _, live := liveSeq(x.slots[i], r); live {
+				break
+			}
+			x.deleteAt(i)
+		}
+	}
+	if x.used*2 > len(x.slots) {
+		x.resize(2*len(x.slots), r)
+	}
+}
+
+// deleteAt empties slot i and shifts later members of its probe run back, so that lookups
+// never stop at a hole early.
+func (x *fpIndex) deleteAt(i uint64) {
+	mask := uint64(len(x.slots) - 1)
+	for j := (i + 1) & mask; x.slots[j] != 0; j = (j + 1) & mask {
+		home := x.home(uint32(x.slots[j] >> 32))
 		if (j-home)&mask >= (j-i)&mask {
-			x.keys[i], x.vals[i] = x.keys[j], x.vals[j]
+			x.slots[i] = x.slots[j]
 			i = j
 		}
 	}
-	x.keys[i] = 0
-	x.n--
+	x.slots[i] = 0
+	x.used--
 }
 
-func (x *fpIndex) resize() {
-	n := len(x.keys) * 2
-	if n == 0 {
-		n = 1024
-	}
-	old, oldv := x.keys, x.vals
-	x.keys, x.vals, x.n = make([]uint64, n), make([]int32, n), 0
-	for i, k := range old {
-		if k != 0 {
-			x.put(k, oldv[i])
+// resize moves the live entries into a table of n (a power of two) slots.
+func (x *fpIndex) resize(n int, r *obsRing) {
+	old := x.slots
+	x.slots, x.used, x.purgedAt = make([]uint64, n), 0, r.tail
+	x.shift = uint8(64 - bits.TrailingZeros(uint(n)))
+	mask := uint64(n - 1)
+	for _, s := range old {
+		if _, live := liveSeq(s, r); s == 0 || !live {
+			continue
 		}
+		i := x.home(uint32(s >> 32))
+		for x.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = s
+		x.used++
 	}
 }
 
