@@ -63,7 +63,13 @@ func (t *Tracker) aggregate(hs []hopObs) {
 		t.jhops = jh
 		t.onJourney(jh)
 	}
-	p := t.paths[t.lookupPath(sig, el)]
+	first := &t.segs[el[0].seg]
+	pi := first.lastPath
+	if pi < 0 || !equalElems(t.paths[pi].elems, el) {
+		pi = t.lookupPath(sig, el)
+		first.lastPath = pi
+	}
+	p := t.paths[pi]
 	p.journeys++
 	for i := range hs {
 		o := &hs[i]
@@ -79,6 +85,29 @@ func (t *Tracker) aggregate(hs []hopObs) {
 			hg.lat.add(o.time - hs[i-1].time)
 		}
 	}
+}
+
+// aggregateOne is aggregate for a journey seen once, the common case wherever a packet
+// crosses a single location: nothing to order, classify or time.
+func (t *Tracker) aggregateOne(o *obs) {
+	sr := &t.segs[o.seg]
+	pi := sr.lastPath
+	if pi < 0 || len(t.paths[pi].elems) != 1 {
+		el := append(t.elems[:0], pathElem{seg: o.seg})
+		t.elems = el
+		pi = t.lookupPath(mixSig(mixSig(0xcbf29ce484222325, 1), uint64(o.seg)<<8), el)
+		sr.lastPath = pi
+	}
+	p := t.paths[pi]
+	p.journeys++
+	hg := &p.hops[0]
+	if hg.packets == 0 {
+		hg.first, hg.ref = o.time, PacketRef{Input: int(o.input), Point: sr.h.Point, Number: o.number}
+		hg.ttl = o.ttl
+	}
+	hg.packets++
+	hg.first = min(hg.first, o.time)
+	hg.last = max(hg.last, o.time)
 }
 
 // travelsBack reports whether a journey goes towards its conversation's originator: an ICMP

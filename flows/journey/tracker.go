@@ -66,6 +66,9 @@ type segRec struct {
 	packets     uint64
 	dups        uint64
 	first, last int64
+	// lastPath is the path the last journey starting here went on (-1: none yet); journeys
+	// of one conversation mostly repeat it, so it is checked before the path index.
+	lastPath int32
 }
 
 // originKey names a conversation at one capture point regardless of direction.
@@ -312,6 +315,12 @@ func (t *Tracker) popHead() {
 // finish aggregates journey ji, the ring's head. Nothing else needs undoing: once the head
 // moves past ji, index entries and links naming it are stale.
 func (t *Tracker) finish(ji uint64) {
+	t.pending--
+	t.stats.Journeys++
+	if o := t.ring.at(ji); o.next == 0 && t.onJourney == nil {
+		t.aggregateOne(o)
+		return
+	}
 	hs := t.scratch[:0]
 	for s := ji; ; {
 		o := t.ring.at(s)
@@ -324,8 +333,6 @@ func (t *Tracker) finish(ji uint64) {
 		s += uint64(o.next)
 	}
 	t.scratch = hs
-	t.pending--
-	t.stats.Journeys++
 	t.aggregate(hs)
 }
 
@@ -345,7 +352,7 @@ func (t *Tracker) intern(h *Header, p *decode.Packet, flow uint32) uint32 {
 	}
 	i := uint32(len(t.segs))
 	t.segIdx.put(hash, i)
-	sr := segRec{h: *h, flow: flow, icmpErr: icmpError(p), first: p.Time, last: p.Time}
+	sr := segRec{h: *h, flow: flow, icmpErr: icmpError(p), first: p.Time, last: p.Time, lastPath: -1}
 	sr.orig = !sr.icmpErr && t.originates(h, p)
 	t.segs = append(t.segs, sr)
 	return i
