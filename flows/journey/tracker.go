@@ -167,6 +167,10 @@ func (t *Tracker) Observe(p *decode.Packet, flow uint32) {
 	if p.Time > t.now {
 		t.now = p.Time
 	}
+	if p.Fingerprint != 0 {
+		key, _ := journeyKey(p)
+		t.fps.prefetch(key)
+	}
 	t.expire()
 	if p.Fingerprint == 0 || !p.HasIP {
 		t.stats.Uncorrelated++

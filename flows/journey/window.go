@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"net/netip"
+	"unsafe"
 
 	"github.com/stackflow/stackflow/decode"
 )
@@ -121,6 +122,13 @@ func liveSeq(s uint64, r *obsRing) (uint64, bool) {
 		return 0, false
 	}
 	return r.head + uint64(d), true
+}
+
+// prefetch starts loading the first slot get(fp) will probe.
+func (x *fpIndex) prefetch(fp uint64) {
+	if len(x.slots) > 0 {
+		prefetch(unsafe.Pointer(&x.slots[x.home(fpTag(fp))]))
+	}
 }
 
 // get returns the newest pending journey with key fp.
