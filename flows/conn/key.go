@@ -1,7 +1,7 @@
 package conn
 
 import (
-	"bytes"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 
@@ -37,29 +37,45 @@ const (
 // order Community ID uses. A tuple with an invalid address, or with one IPv4 and one IPv6
 // address, gives the zero (invalid) Key.
 func MakeKey(point int, t decode.Tuple, vni uint32, hasVNI bool) (k Key, forward bool) {
-	return makeKey(point, t, vni, hasVNI, false)
+	return makeKey(point, &t, vni, hasVNI, false)
 }
 
-func makeKey(point int, t decode.Tuple, vni uint32, hasVNI, portless bool) (k Key, forward bool) {
-	if !t.Src.IsValid() || !t.Dst.IsValid() || t.Src.Is4() != t.Dst.Is4() {
+// addrWords returns a's 16-byte form (IPv4-mapped for IPv4) as two big-endian words, so that
+// comparing the words compares the bytes.
+func addrWords(a netip.Addr, v4 bool) (hi, lo uint64) {
+	if v4 {
+		b := a.As4()
+		return 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))
+	}
+	b := a.As16()
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+}
+
+func makeKey(point int, t *decode.Tuple, vni uint32, hasVNI, portless bool) (k Key, forward bool) {
+	v4 := t.Src.Is4()
+	if !t.Src.IsValid() || !t.Dst.IsValid() || v4 != t.Dst.Is4() {
 		return Key{}, false
 	}
-	src, dst := t.Src.As16(), t.Dst.As16()
+	s0, s1 := addrWords(t.Src, v4)
+	d0, d1 := addrWords(t.Dst, v4)
 	sport, dport := t.SrcPort, t.DstPort
 	if portless {
 		sport, dport = 0, 0
 	}
-	c := bytes.Compare(src[:], dst[:])
-	forward = c < 0 || (c == 0 && sport <= dport)
-	if forward {
-		k.lo, k.hi, k.loPort, k.hiPort = src, dst, sport, dport
-	} else {
-		k.lo, k.hi, k.loPort, k.hiPort = dst, src, dport, sport
+	// The lower (address, port) pair first, addresses compared as bytes.
+	forward = s0 < d0 || s0 == d0 && (s1 < d1 || s1 == d1 && sport <= dport)
+	if !forward {
+		s0, s1, d0, d1, sport, dport = d0, d1, s0, s1, dport, sport
 	}
+	binary.BigEndian.PutUint64(k.lo[:8], s0)
+	binary.BigEndian.PutUint64(k.lo[8:], s1)
+	binary.BigEndian.PutUint64(k.hi[:8], d0)
+	binary.BigEndian.PutUint64(k.hi[8:], d1)
+	k.loPort, k.hiPort = sport, dport
 	k.proto = t.Proto
 	k.point = uint32(point)
 	k.flags = keyValid
-	if t.Src.Is4() {
+	if v4 {
 		k.flags |= keyV4
 	}
 	if hasVNI {

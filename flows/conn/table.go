@@ -2,6 +2,8 @@ package conn
 
 import (
 	"math"
+	"math/bits"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -61,8 +63,8 @@ type Table struct {
 	timeout   [numClasses + 1]int64 // classNone never expires
 	sweepEach int64
 
-	index  map[Key]int32 // active flows by key -> slot in flows
-	flows  arena         // slots; a free slot has rec.ID 0
+	index  flowIndex // active flows by key -> slot in flows
+	flows  arena     // slots; a free slot has rec.ID 0
 	free   []int32
 	queues [numClasses]queue
 	frags  fragTable
@@ -96,8 +98,10 @@ func NewTable(cfg Config) *Table {
 		t.frags.max = DefaultMaxFragments
 	}
 	t.frags.timeout = int64(to.Fragment)
-	n := max(cfg.ExpectedFlows, 0)
-	t.index = make(map[Key]int32, n)
+	t.index.seed = rand.Uint64()
+	if n := cfg.ExpectedFlows; n > 0 {
+		t.index.resize(max(1024, 1<<bits.Len(uint(2*n-1))))
+	}
 	return t
 }
 
@@ -151,18 +155,19 @@ func (t *Table) updateLevel(p *decode.Packet, tu *decode.Tuple, vni uint32, hasV
 		if k, fwd, ok = t.frags.lookup(fk, now); ok {
 			t.stats.FragJoined++
 		} else {
-			k, fwd = makeKey(p.Point, *tu, vni, hasVNI, true)
+			k, fwd = makeKey(p.Point, tu, vni, hasVNI, true)
 			t.stats.FragOrphaned++
 		}
 	} else {
-		k, fwd = makeKey(p.Point, *tu, vni, hasVNI, false)
+		k, fwd = makeKey(p.Point, tu, vni, hasVNI, false)
 	}
 	if !k.Valid() {
 		return -1, 0
 	}
 	l4 := innermost && !laterFrag // the transport header is this level's and was seen
 
-	idx, ok := t.index[k]
+	h := t.index.hashKey(&k)
+	idx, ok := t.index.get(&k, h, &t.flows)
 	if ok {
 		f := t.flows.at(idx)
 		switch {
@@ -176,7 +181,7 @@ func (t *Table) updateLevel(p *decode.Packet, tu *decode.Tuple, vni uint32, hasV
 		}
 	}
 	if !ok {
-		idx = t.create(k, fwd, p, l4, now)
+		idx = t.create(k, h, fwd, p, l4, now)
 	}
 	f := t.flows.at(idx)
 	orig := fwd == f.rec.origLo
@@ -221,9 +226,9 @@ func (t *Table) updateLevel(p *decode.Packet, tu *decode.Tuple, vni uint32, hasV
 }
 
 // create starts a flow for key k from packet p and returns its slot.
-func (t *Table) create(k Key, fwd bool, p *decode.Packet, l4 bool, now int64) int32 {
+func (t *Table) create(k Key, h uint64, fwd bool, p *decode.Packet, l4 bool, now int64) int32 {
 	if t.cfg.MaxActive > 0 {
-		for len(t.index) >= t.cfg.MaxActive && t.evictOldest() {
+		for t.index.n >= t.cfg.MaxActive && t.evictOldest() {
 		}
 	}
 	var idx int32
@@ -262,9 +267,9 @@ func (t *Table) create(k Key, fwd bool, p *decode.Packet, l4 bool, now int64) in
 		}
 	}
 	r.cid = communityDigest(t.cfg.CommunityIDSeed, k.Is4(), src, dst, k.proto, sport, dport, typ, code, !k.Portless())
-	t.index[k] = idx
+	t.index.put(h, idx)
 	t.stats.Created++
-	t.stats.PeakActive = max(t.stats.PeakActive, len(t.index))
+	t.stats.PeakActive = max(t.stats.PeakActive, t.index.n)
 	return idx
 }
 
@@ -298,7 +303,7 @@ func (t *Table) link(idx, parentIdx int32, parentID uint32) {
 func (t *Table) finish(idx int32, why FinishReason) {
 	f := t.flows.at(idx)
 	f.rec.Reason = why
-	delete(t.index, f.rec.Key)
+	t.index.del(t.index.hashKey(&f.rec.Key), idx)
 	t.stats.Finished++
 	switch why {
 	case IdleTimeout:
@@ -320,10 +325,8 @@ func (t *Table) finish(idx int32, why FinishReason) {
 // Flush finishes every active flow (reason Flushed), in id order, as at the end of the input.
 // The table stays usable.
 func (t *Table) Flush() {
-	idxs := make([]int32, 0, len(t.index))
-	for _, idx := range t.index {
-		idxs = append(idxs, idx)
-	}
+	idxs := make([]int32, 0, t.index.n)
+	t.index.each(func(idx int32) { idxs = append(idxs, idx) })
 	slices.SortFunc(idxs, func(a, b int32) int { return cmpID(t.flows.at(a).rec.ID, t.flows.at(b).rec.ID) })
 	for _, idx := range idxs {
 		t.finish(idx, Flushed)
@@ -347,11 +350,9 @@ func cmpID(a, b uint32) int {
 // (Reason StillActive), in id order: the order of first appearance. With Config.OnFinish set,
 // finished records are not kept, so only active flows are returned.
 func (t *Table) Records() []Record {
-	out := make([]Record, 0, len(t.finished)+len(t.index))
+	out := make([]Record, 0, len(t.finished)+t.index.n)
 	out = append(out, t.finished...)
-	for _, idx := range t.index {
-		out = append(out, t.flows.at(idx).rec)
-	}
+	t.index.each(func(idx int32) { out = append(out, t.flows.at(idx).rec) })
 	slices.SortFunc(out, func(a, b Record) int { return cmpID(a.ID, b.ID) })
 	return out
 }
@@ -364,12 +365,12 @@ func (t *Table) Drain() []Record {
 }
 
 // Len returns the number of active flows.
-func (t *Table) Len() int { return len(t.index) }
+func (t *Table) Len() int { return t.index.n }
 
 // Stats returns the table's counters.
 func (t *Table) Stats() Stats {
 	s := t.stats
-	s.Active = len(t.index)
+	s.Active = t.index.n
 	return s
 }
 
