@@ -89,6 +89,7 @@ It rebuilds BGP, infers each node's role and reports paths, flows and findings.`
 		return &exitError{code: exitUsage, err: err}
 	})
 	root.AddCommand(newAnalyzeCmd(e), newReplayCmd(e), newExportCmd(e), newVersionCmd(e))
+	root.AddCommand(newUICmd(e))
 	return root
 }
 
