@@ -90,6 +90,7 @@ It rebuilds BGP, infers each node's role and reports paths, flows and findings.`
 	})
 	root.AddCommand(newAnalyzeCmd(e), newReplayCmd(e), newExportCmd(e), newVersionCmd(e))
 	root.AddCommand(newUICmd(e))
+	root.AddCommand(newDiagramCmd(e))
 	return root
 }
 
