@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"reflect"
@@ -49,31 +50,45 @@ func describePacket(data []byte, linkType uint16, vxlanPorts []uint16) (d packet
 	}()
 	opts := gopacket.DecodeOptions{NoCopy: true}
 	pkt := gopacket.NewPacket(data, layers.LinkType(linkType), opts)
-	d.Layers, d.Err = appendLayers(nil, pkt, 0)
+	d.Layers, d.Err = appendLayers(nil, pkt, data, 0)
 	// A UDP payload on a configured VXLAN port: decode it as VXLAN too.
 	if n := len(d.Layers); n >= 2 && d.Layers[n-1].Name == gopacket.LayerTypePayload.String() {
 		if udp, ok := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP); ok && udp.NextLayerType() == gopacket.LayerTypePayload &&
 			(slices.Contains(vxlanPorts, uint16(udp.DstPort)) || slices.Contains(vxlanPorts, uint16(udp.SrcPort))) {
 			inner := gopacket.NewPacket(udp.Payload, layers.LayerTypeVXLAN, opts)
 			var err string
-			d.Layers, err = appendLayers(d.Layers[:n-1], inner, d.Layers[n-1].Start)
+			d.Layers, err = appendLayers(d.Layers[:n-1], inner, data, d.Layers[n-1].Start)
 			if err != "" {
 				d.Err = err
 			}
 		}
 	}
+	// Bytes no layer claims (Ethernet padding of a short inner frame, trailers) get a
+	// pseudo-layer, so that every byte of the dump belongs somewhere.
+	end := 0
+	for _, l := range d.Layers {
+		end = max(end, l.End)
+	}
+	if len(d.Layers) > 0 && end < len(data) {
+		d.Layers = append(d.Layers, layerInfo{Name: "Padding", Start: end, End: len(data),
+			Fields: []field{{"Length", fmt.Sprintf("%d bytes", len(data)-end)}}})
+	}
 	return d
 }
 
-// appendLayers adds pkt's layers, their byte ranges counted from base.
-func appendLayers(out []layerInfo, pkt gopacket.Packet, base int) ([]layerInfo, string) {
+// appendLayers adds pkt's layers with their byte ranges in frame. A layer's contents alias
+// the frame (NoCopy decoding), so their offset is where they sit in it; when a decoder copied
+// them, the offset falls back to the end of the previous layer. Ranges are clamped to the frame.
+func appendLayers(out []layerInfo, pkt gopacket.Packet, frame []byte, base int) ([]layerInfo, string) {
 	off := base
 	for _, l := range pkt.Layers() {
-		n := len(l.LayerContents())
-		li := layerInfo{Name: l.LayerType().String(), Start: off, End: off + n}
-		off += n
+		contents := l.LayerContents()
+		start := min(max(offsetIn(frame, contents, off), 0), len(frame))
+		end := min(start+len(contents), len(frame))
+		off = end
+		li := layerInfo{Name: l.LayerType().String(), Start: start, End: end}
 		if _, isPayload := l.(*gopacket.Payload); isPayload {
-			li.Fields = []field{{"Length", fmt.Sprintf("%d bytes", n)}}
+			li.Fields = []field{{"Length", fmt.Sprintf("%d bytes", len(contents))}}
 		} else {
 			li.Fields = layerFields(reflect.ValueOf(l))
 		}
@@ -84,6 +99,19 @@ func appendLayers(out []layerInfo, pkt gopacket.Packet, base int) ([]layerInfo, 
 		errText = el.Error().Error()
 	}
 	return out, errText
+}
+
+// offsetIn returns where sub sits in frame when it is a slice of frame's array (same bytes at
+// cap(frame)-cap(sub)), else guess.
+func offsetIn(frame, sub []byte, guess int) int {
+	if len(sub) == 0 {
+		return guess
+	}
+	off := cap(frame) - cap(sub)
+	if off >= 0 && off+len(sub) <= len(frame) && bytes.Equal(frame[off:off+len(sub)], sub) {
+		return off
+	}
+	return guess
 }
 
 // layerFields lists the exported fields of a layer struct, skipping the embedded BaseLayer

@@ -101,7 +101,7 @@ func fixtureReport() *flows.Report {
 }
 
 // repoRoot walks up from the test's directory to go.mod.
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -121,7 +121,9 @@ func repoRoot(t *testing.T) string {
 
 // sampleFile returns a committed sample capture, failing when it is missing (samples/ is part of
 // the repository).
-func sampleFile(t *testing.T, name string) string {
+func sampleFile(t *testing.T, name string) string { return sampleFileTB(t, name) }
+
+func sampleFileTB(t testing.TB, name string) string {
 	t.Helper()
 	p := filepath.Join(repoRoot(t), "samples", name)
 	if _, err := os.Stat(p); err != nil {

@@ -133,10 +133,11 @@ func pathListRows(r *flows.Report, groups []pathGroup, open map[string]bool) []r
 	return out
 }
 
-var hopHeader = []string{"HOP", "NODE", "POINT", "TUPLE", "TRANSFORM", "PKTS", "LATENCY min/med/p99", "LOST", "TUNNEL"}
+var hopHeader = []string{"HOP", "NODE", "POINT", "TUPLE", "TRANSFORM", "PKTS", "LATENCY min/med/p99", "LOST", "OUTER"}
 
-// hopRows renders a path's hops: node, capture point, innermost tuple, transform, packets,
-// latency from the previous hop, loss, and the tunnel a hop was carried in.
+// hopRows renders a path's hops: node, capture point, innermost tuple (with the tunnel and VNI
+// a hop was carried in), transform, packets, latency from the previous hop, loss, and the
+// tunnel's outer addresses.
 func hopRows(r *flows.Report, p *flows.Path) []row {
 	names := nodeNames(r)
 	out := make([]row, 0, len(p.Hops))
@@ -145,13 +146,15 @@ func hopRows(r *flows.Report, p *flows.Path) []row {
 		if h.LatencyUs != nil {
 			lat = usText(h.LatencyUs.Min) + "/" + usText(h.LatencyUs.Median) + "/" + usText(h.LatencyUs.P99)
 		}
-		tunnel := ""
+		tuple := endpoint(h.Src, h.Sport) + " > " + endpoint(h.Dst, h.Dport)
+		outer := ""
 		if h.VNI != nil {
 			kind := h.Tunnel
 			if kind == "" {
 				kind = "tunnel"
 			}
-			tunnel = fmt.Sprintf("%s vni %d %s > %s", kind, *h.VNI, h.OuterSrc, h.OuterDst)
+			tuple += fmt.Sprintf(" in %s %d", kind, *h.VNI)
+			outer = h.OuterSrc + " > " + h.OuterDst
 		}
 		tr := toned(h.Transform, toneInfo)
 		if h.Transform == "none" {
@@ -163,8 +166,7 @@ func hopRows(r *flows.Report, p *flows.Path) []row {
 		}
 		out = append(out, row{id: fmt.Sprint(i), cells: []cell{
 			num(i + 1), plain(nameOf(names, h.Node)), plain(h.Point),
-			plain(endpoint(h.Src, h.Sport) + " > " + endpoint(h.Dst, h.Dport)), tr,
-			num(h.Packets), plain(lat), lost, toned(tunnel, toneDim),
+			plain(tuple), tr, num(h.Packets), plain(lat), lost, toned(outer, toneDim),
 		}})
 	}
 	return out
