@@ -322,10 +322,14 @@ func (d *dotWriter) edgeStyle(e *Edge) []string {
 
 func (d *dotWriter) edgeLabel(e *Edge) string {
 	if d.g.Kind == KindPath {
-		if e.Kind == EdgeDSR {
-			return "<B>" + html("DSR (skips the Mux)") + "</B>"
+		if len(e.Label) == 0 {
+			return ""
 		}
-		return ""
+		lines := make([]string, len(e.Label))
+		for i, l := range e.Label {
+			lines[i] = font(0, "", true, html(l))
+		}
+		return labelTable(lines)
 	}
 	switch e.Kind {
 	case EdgeBGP, EdgeAnnounce:

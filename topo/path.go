@@ -83,10 +83,12 @@ func BuildPath(r *flows.Report, pathID string) (*Graph, error) {
 	if ret >= 0 {
 		p := &r.Paths[ret]
 		segs := b.segments(p)
-		dsrAt := -1 // index of the first hop of the DSR run
+		// The DSR link runs from the host's first hop (where it rewrote DIP to VIP) to the next
+		// node's first hop: one edge with one capture per wire, more with captures at both ends.
+		dsrFrom, dsrTo := -1, -1
 		for _, s := range segs {
 			if s.dsr {
-				dsrAt = s.first + len(s.hops) - 1
+				dsrFrom, dsrTo = s.first, s.first+len(s.hops)-1
 			}
 		}
 		prev := nf
@@ -102,11 +104,14 @@ func BuildPath(r *flows.Report, pathID string) (*Graph, error) {
 			minCol = min(minCol, c)
 			g.Nodes = append(g.Nodes, b.hopNode(p, i, "r", c, 1))
 			if i > 0 {
-				kind := EdgeReturn
-				if i-1 == dsrAt {
-					kind = EdgeDSR
+				e := Edge{From: hopID("r", i-1), To: hopID("r", i), Kind: EdgeReturn, Packets: h.Packets}
+				if i-1 >= dsrFrom && i-1 <= dsrTo {
+					e.Kind = EdgeDSR
+					if i-1 == dsrFrom {
+						e.Label = []string{"DSR (skips the Mux)"}
+					}
 				}
-				g.Edges = append(g.Edges, Edge{From: hopID("r", i-1), To: hopID("r", i), Kind: kind, Packets: h.Packets})
+				g.Edges = append(g.Edges, e)
 			}
 		}
 		retSender = p.Hops[0].Node
