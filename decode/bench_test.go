@@ -11,7 +11,7 @@ import (
 // benchMix builds n frames in memory: 40% TCP (handshakes with options, pure ACKs, data
 // segments up to a full MSS), 30% UDP (DNS-sized), 30% VXLAN carrying TCP, with varied
 // addresses and ports so the decoder sees a realistic spread.
-func benchMix(b *testing.B, n int) [][]byte {
+func benchMix(b testing.TB, n int) [][]byte {
 	r := rand.New(rand.NewPCG(1, 2))
 	payload := make([]byte, 1448)
 	for i := range payload {

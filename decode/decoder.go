@@ -102,6 +102,7 @@ type Decoder struct {
 	maxTunnels int
 	hashBytes  int
 	stats      Stats
+	slow       bool // tests: gopacket's decoders only, never the fast paths (fast.go)
 
 	fb feedback
 	df gopacket.DecodeFeedback
@@ -130,9 +131,10 @@ type Decoder struct {
 
 	// State of the packet being decoded.
 	pkt      *Packet
-	capShort bool // the capture holds fewer bytes than were on the wire
-	lastTCP  bool // d.tcp holds the innermost transport of the last Decode
-	l4Len    int  // bytes after the innermost IP's headers, as its headers state
+	capShort bool   // the capture holds fewer bytes than were on the wire
+	lastTCP  bool   // d.tcp holds the innermost transport of the last Decode
+	tcpLazy  []byte // when set, d.tcp is still to be decoded from these bytes
+	l4Len    int    // bytes after the innermost IP's headers, as its headers state
 	ipVer    uint8
 	frag     bool // the innermost IP packet is a fragment
 	l4       l4Kind
@@ -164,10 +166,15 @@ func (d *Decoder) Stats() Stats { return d.stats }
 // the bytes it points to are valid until the next Decode; it is what gopacket's reassembly
 // wants for the BGP stage.
 func (d *Decoder) TCP() *layers.TCP {
-	if d.lastTCP {
-		return &d.tcp
+	if !d.lastTCP {
+		return nil
 	}
-	return nil
+	if d.tcpLazy != nil {
+		// fastTCP accepted these bytes, so gopacket decodes them without an error.
+		_ = d.tcp.DecodeFromBytes(d.tcpLazy, gopacket.NilDecodeFeedback)
+		d.tcpLazy = nil
+	}
+	return &d.tcp
 }
 
 // Decode decodes one captured frame of the given link type into pkt. origLen is the length on
@@ -176,11 +183,14 @@ func (d *Decoder) TCP() *layers.TCP {
 // (Input, Point, Number, Offset, Time, CapLen, Len). pkt.Payload points into data. A problem is
 // reported in pkt.Err with everything decoded before it kept; Decode never panics.
 func (d *Decoder) Decode(data []byte, linkType uint16, origLen uint32, pkt *Packet) {
-	*pkt = Packet{Input: pkt.Input, Point: pkt.Point, Number: pkt.Number, Offset: pkt.Offset,
-		Time: pkt.Time, CapLen: pkt.CapLen, Len: pkt.Len}
+	// Cleared in place: building the new value in a temporary and copying it costs twice.
+	in, pt, num, at, tm, capLen, wire := pkt.Input, pkt.Point, pkt.Number, pkt.Offset, pkt.Time, pkt.CapLen, pkt.Len
+	*pkt = Packet{}
+	pkt.Input, pkt.Point, pkt.Number, pkt.Offset, pkt.Time, pkt.CapLen, pkt.Len = in, pt, num, at, tm, capLen, wire
 	d.pkt = pkt
 	d.capShort = uint64(len(data)) < uint64(origLen)
 	d.lastTCP, d.l4Len, d.ipVer, d.frag, d.l4, d.icmpErr, d.quoted = false, 0, 0, false, l4None, false, nil
+	d.tcpLazy = nil
 	d.stats.Packets++
 	defer d.recoverPanic()
 
@@ -227,17 +237,26 @@ func (d *Decoder) walk(data []byte, next step) {
 		var hdr int // header bytes consumed by this step
 		switch next {
 		case stepEthernet:
-			if err = d.eth.DecodeFromBytes(data, d.df); err != nil {
-				d.fail("ethernet", off, err, len(data) < 14)
-				return
+			typ, ok := d.fastEthernet(data)
+			if !ok {
+				if err = d.eth.DecodeFromBytes(data, d.df); err != nil {
+					d.fail("ethernet", off, err, len(data) < 14)
+					return
+				}
+				typ = d.eth.EthernetType
 			}
 			pkt.Layers |= HasEthernet
 			if !pkt.HasMAC && pkt.NTunnels == 0 {
-				copy(pkt.SrcMAC[:], d.eth.SrcMAC)
-				copy(pkt.DstMAC[:], d.eth.DstMAC)
+				copy(pkt.DstMAC[:], data[0:6])
+				copy(pkt.SrcMAC[:], data[6:12])
 				pkt.HasMAC = true
 			}
-			next, hdr, data = etherStep(d.eth.EthernetType), 14, d.eth.Payload
+			if ok {
+				data = data[14:]
+			} else {
+				data = d.eth.Payload
+			}
+			next, hdr = etherStep(typ), 14
 
 		case stepDot1Q:
 			if err = d.dot1q.DecodeFromBytes(data, d.df); err != nil {
@@ -312,12 +331,19 @@ func (d *Decoder) walk(data []byte, next step) {
 			continue
 
 		case stepIPv4:
+			n := len(data)
+			if length, ok := d.fastIPv4(data); ok {
+				next, hdr = d.ipv4(off, n, data, length, data[20:length]), 20
+				data = data[20:length]
+				break
+			}
 			if err = d.ip4.DecodeFromBytes(data, d.df); err != nil {
 				d.fail("ipv4", off, err, len(data) < 20 || int(data[0]&0x0f)*4 > len(data))
 				return
 			}
-			next, hdr = d.ipv4(off, len(data)), int(d.ip4.IHL)*4
-			data = d.ip4.Payload
+			ip := &d.ip4
+			next, hdr = d.ipv4(off, n, data, ip.Length, ip.Payload), int(ip.IHL)*4
+			data = ip.Payload
 
 		case stepIPv6:
 			if err = d.ip6.DecodeFromBytes(data, d.df); err != nil {
@@ -346,24 +372,34 @@ func (d *Decoder) walk(data []byte, next step) {
 			next, hdr, data = d.ipv6Fragment(), 8, d.ip6frag.Payload
 
 		case stepTCP:
+			if hl, ok := d.fastTCP(data, pkt); ok {
+				d.tcpLazy = data // d.tcp is decoded from it only if TCP is called
+				d.transportTCP(off, data[:hl], data[hl:])
+				return
+			}
 			if err = d.tcp.DecodeFromBytes(data, d.df); err != nil {
 				d.fail("tcp", off, err, d.fb.truncated)
 				pkt.Payload = nil // holds a broken header, ports included: not for hashing
 				return
 			}
-			d.transportTCP(off)
+			d.tcpOptions()
+			d.transportTCP(off, d.tcp.Contents, d.tcp.Payload)
 			return
 
 		case stepUDP:
-			if err = d.udp.DecodeFromBytes(data, d.df); err != nil {
-				d.fail("udp", off, err, len(data) < 8)
-				pkt.Payload = nil
+			payload, ok := d.fastUDP(data)
+			if !ok {
+				if err = d.udp.DecodeFromBytes(data, d.df); err != nil {
+					d.fail("udp", off, err, len(data) < 8)
+					pkt.Payload = nil
+					return
+				}
+				payload = d.udp.Payload
+			}
+			if next = d.transportUDP(off, data, payload); next == stepStop {
 				return
 			}
-			if next = d.transportUDP(off); next == stepStop {
-				return
-			}
-			hdr, data = 8, d.udp.Payload
+			hdr, data = 8, payload
 
 		case stepICMPv4:
 			if err = d.icmp4.DecodeFromBytes(data, d.df); err != nil {
@@ -443,15 +479,17 @@ func (d *Decoder) walk(data []byte, next step) {
 			}
 
 		case stepVXLAN:
-			if err = d.vxlan.DecodeFromBytes(data, d.df); err != nil {
-				d.fail("vxlan", off, err, len(data) < 8)
+			if len(data) < 8 { // what gopacket's VXLAN decoder rejects; its fields are read here
+				err = d.vxlan.DecodeFromBytes(data, d.df)
+				d.fail("vxlan", off, err, true)
 				return
 			}
 			pkt.Layers |= HasVXLAN
-			if !d.enterTunnel(Tunnel{Type: TunnelVXLAN, VNI: d.vxlan.VNI, HasVNI: d.vxlan.ValidIDFlag}, off) {
+			vni := uint32(data[4])<<16 | uint32(data[5])<<8 | uint32(data[6])
+			if !d.enterTunnel(Tunnel{Type: TunnelVXLAN, VNI: vni, HasVNI: data[0]&0x08 != 0}, off) {
 				return
 			}
-			next, hdr, data = stepEthernet, 8, d.vxlan.Payload
+			next, hdr, data = stepEthernet, 8, data[8:]
 
 		case stepVXLANGPE:
 			if err = d.gpe.DecodeFromBytes(data, d.df); err != nil {
@@ -525,21 +563,24 @@ func (d *Decoder) enterIP(ver uint8, off int) {
 	d.ipVer, d.frag, d.l4, d.icmpErr, d.quoted, d.lastTCP = ver, false, l4None, false, nil, false
 }
 
-// ipv4 records the decoded IPv4 header found at off in n captured bytes and returns the next
-// step.
-func (d *Decoder) ipv4(off, n int) step {
-	ip, p := &d.ip4, d.pkt
+// ipv4 records the decoded IPv4 header h found at off in n captured bytes, with the total
+// length as decoded (gopacket takes the captured length for a zero field) and the payload
+// within it, and returns the next step.
+func (d *Decoder) ipv4(off, n int, h []byte, length uint16, payload []byte) step {
+	p := d.pkt
 	d.enterIP(4, off)
 	p.Layers |= HasIPv4
-	p.Inner.Src = netip.AddrFrom4([4]byte(ip.SrcIP))
-	p.Inner.Dst = netip.AddrFrom4([4]byte(ip.DstIP))
-	p.Inner.Proto = uint8(ip.Protocol)
-	p.TTL, p.IPID, p.IPLen = ip.TTL, uint32(ip.Id), ip.Length
-	p.FragOffset, p.MoreFrags = ip.FragOffset*8, ip.Flags&layers.IPv4MoreFragments != 0
-	d.l4Len = int(ip.Length) - int(ip.IHL)*4
-	p.PayloadLen, p.Payload = clampLen(d.l4Len), ip.Payload // until a transport says otherwise
-	if int(ip.Length) > n {
-		d.short("ipv4", off, "total length", int(ip.Length), n)
+	p.Inner.Src = netip.AddrFrom4([4]byte(h[12:16]))
+	p.Inner.Dst = netip.AddrFrom4([4]byte(h[16:20]))
+	proto := layers.IPProtocol(h[9])
+	p.Inner.Proto = uint8(proto)
+	p.TTL, p.IPID, p.IPLen = h[8], uint32(binary.BigEndian.Uint16(h[4:6])), length
+	ff := binary.BigEndian.Uint16(h[6:8])
+	p.FragOffset, p.MoreFrags = ff&0x1fff*8, layers.IPv4Flag(ff>>13)&layers.IPv4MoreFragments != 0
+	d.l4Len = int(length) - int(h[0]&0x0f)*4
+	p.PayloadLen, p.Payload = clampLen(d.l4Len), payload // until a transport says otherwise
+	if int(length) > n {
+		d.short("ipv4", off, "total length", int(length), n)
 	}
 	if p.FragOffset != 0 || p.MoreFrags {
 		p.Layers |= HasFragment
@@ -548,7 +589,7 @@ func (d *Decoder) ipv4(off, n int) step {
 			return stepStop
 		}
 	}
-	return ipStep(ip.Protocol, 4)
+	return ipStep(proto, 4)
 }
 
 // ipv6 records the decoded IPv6 header (and hop-by-hop options, which gopacket decodes with
@@ -597,16 +638,30 @@ func (d *Decoder) ipv6Fragment() step {
 	return ipStep(f.NextHeader, 6)
 }
 
-// transportTCP records the decoded TCP header found at off.
-func (d *Decoder) transportTCP(off int) {
-	t, p := &d.tcp, d.pkt
+// transportTCP records the decoded TCP header h (options included, which the caller has
+// recorded) found at off, and the payload after it.
+func (d *Decoder) transportTCP(off int, h, payload []byte) {
+	p := d.pkt
 	p.Layers |= HasTCP
-	p.Inner.SrcPort, p.Inner.DstPort = uint16(t.SrcPort), uint16(t.DstPort)
-	if t.SrcPort == 53 || t.DstPort == 53 {
+	sport, dport := binary.BigEndian.Uint16(h[0:2]), binary.BigEndian.Uint16(h[2:4])
+	p.Inner.SrcPort, p.Inner.DstPort = sport, dport
+	if sport == 53 || dport == 53 {
 		p.Layers |= HasDNS
 	}
-	p.TCPSeq, p.TCPAck, p.TCPWindow = t.Seq, t.Ack, t.Window
-	p.TCPFlags = t.Contents[13]
+	p.TCPSeq, p.TCPAck = binary.BigEndian.Uint32(h[4:8]), binary.BigEndian.Uint32(h[8:12])
+	p.TCPWindow = binary.BigEndian.Uint16(h[14:16])
+	p.TCPFlags = h[13]
+	hl := len(h)
+	if hl > d.l4Len {
+		d.problem("tcp", off, SevMalformed, ErrMalformed, "header longer than the ip payload", hl, d.l4Len, nil)
+	}
+	p.PayloadLen, p.Payload = clampLen(d.l4Len-hl), payload
+	d.lastTCP, d.l4 = true, l4TCP
+}
+
+// tcpOptions records the MSS, window scale and timestamps options of the decoded d.tcp.
+func (d *Decoder) tcpOptions() {
+	t, p := &d.tcp, d.pkt
 	for i := range t.Options {
 		o := &t.Options[i]
 		switch {
@@ -620,20 +675,15 @@ func (d *Decoder) transportTCP(off int) {
 			p.HasTS = true
 		}
 	}
-	hl := len(t.Contents)
-	if hl > d.l4Len {
-		d.problem("tcp", off, SevMalformed, ErrMalformed, "header longer than the ip payload", hl, d.l4Len, nil)
-	}
-	p.PayloadLen, p.Payload = clampLen(d.l4Len-hl), t.Payload
-	d.lastTCP, d.l4 = true, l4TCP
 }
 
-// transportUDP records the decoded UDP header found at off and returns the tunnel step its
-// ports name, or stepStop.
-func (d *Decoder) transportUDP(off int) step {
-	u, p := &d.udp, d.pkt
+// transportUDP records the decoded UDP header at the start of data, found at off, with its
+// payload as decoded, and returns the tunnel step its ports name, or stepStop.
+func (d *Decoder) transportUDP(off int, data, payload []byte) step {
+	p := d.pkt
 	p.Layers |= HasUDP
-	src, dst := uint16(u.SrcPort), uint16(u.DstPort)
+	src, dst := binary.BigEndian.Uint16(data[0:2]), binary.BigEndian.Uint16(data[2:4])
+	length := binary.BigEndian.Uint16(data[4:6])
 	p.Inner.SrcPort, p.Inner.DstPort = src, dst
 	if src == 53 || dst == 53 {
 		p.Layers |= HasDNS
@@ -641,10 +691,10 @@ func (d *Decoder) transportUDP(off int) step {
 	switch {
 	case d.l4Len < 8:
 		d.problem("udp", off, SevMalformed, ErrMalformed, "header longer than the ip payload", 8, d.l4Len, nil)
-	case int(u.Length) > d.l4Len && !d.frag:
-		d.problem("udp", off, SevMalformed, ErrMalformed, "length field beyond the ip payload", int(u.Length), d.l4Len, nil)
+	case int(length) > d.l4Len && !d.frag:
+		d.problem("udp", off, SevMalformed, ErrMalformed, "length field beyond the ip payload", int(length), d.l4Len, nil)
 	}
-	p.PayloadLen, p.Payload = clampLen(d.l4Len-8), u.Payload
+	p.PayloadLen, p.Payload = clampLen(d.l4Len-8), payload
 	d.l4 = l4UDP
 	if d.frag {
 		// a first fragment: the tunnel's inner frame is cut short by design, so the
