@@ -446,7 +446,12 @@ func (d *dotWriter) legendRows() string {
 		kinds[e.Kind] = true
 		warn = warn || e.Warn
 	}
-	cell := func(s string) string { return `<TD ALIGN="LEFT">` + s + `</TD>` }
+	// Each strip is one cell of text runs: a nested table would be stretched to the title's
+	// width, scattering its entries. Separators are no-break spaces, which SVG keeps at the edge
+	// of a run.
+	item := func(b *strings.Builder, color, mark, text string) {
+		fmt.Fprintf(b, `<FONT POINT-SIZE="12" COLOR="%s">%s</FONT><FONT POINT-SIZE="9">%s</FONT>`, color, html(mark+nbsp), html(text+nbsp+nbsp+nbsp+nbsp))
+	}
 	var roles strings.Builder
 	shown := append(slices.Clone(roleStyles), unknownRole)
 	for _, s := range roleStyles {
@@ -459,8 +464,7 @@ func (d *dotWriter) legendRows() string {
 		if s.role != "" && !roleSeen[s.role] {
 			continue
 		}
-		fmt.Fprintf(&roles, `<TD BGCOLOR="%s" BORDER="1" COLOR="%s" WIDTH="14" HEIGHT="10"> </TD>%s`, s.fill, s.border,
-			cell(`<FONT POINT-SIZE="9">`+html(s.legend)+"</FONT>"))
+		item(&roles, s.border, "■", s.legend)
 	}
 	type line struct {
 		kind         EdgeKind
@@ -481,17 +485,16 @@ func (d *dotWriter) legendRows() string {
 	var links strings.Builder
 	for _, l := range lines {
 		if kinds[l.kind] {
-			fmt.Fprintf(&links, `<TD><FONT POINT-SIZE="9" COLOR="%s">%s</FONT></TD>%s`, l.color, l.glyph, cell(`<FONT POINT-SIZE="9">`+html(l.text)+"</FONT>"))
+			item(&links, l.color, l.glyph, l.text)
 		}
 	}
 	if warn {
-		fmt.Fprintf(&links, `<TD><FONT POINT-SIZE="9" COLOR="%s"><B>red</B></FONT></TD>%s`, colorWarn,
-			cell(`<FONT POINT-SIZE="9">`+html("lost packets, session down, route withdrawn")+"</FONT>"))
+		item(&links, colorWarn, "red:", "lost packets, session down, route withdrawn")
 	}
 	var b strings.Builder
 	strip := func(inner string) {
 		if inner != "" {
-			b.WriteString(`<TR><TD ALIGN="LEFT"><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3" CELLPADDING="0"><TR>` + inner + `</TR></TABLE></TD></TR>`)
+			b.WriteString(`<TR><TD ALIGN="LEFT">` + inner + `</TD></TR>`)
 		}
 	}
 	strip(roles.String())
@@ -502,6 +505,9 @@ func (d *dotWriter) legendRows() string {
 	}
 	return b.String()
 }
+
+// nbsp is a no-break space.
+const nbsp = "\u00a0"
 
 // usText prints microseconds the way the text report does: µs below a millisecond, else ms or s.
 func usText(v float64) string {
