@@ -41,7 +41,7 @@ const diagramExamples = `  # The topology of the Azure Stack sample as SVG: node
   stackflow diagram samples/azurestack-poc.pcapng --format dot -o - | dot -Tpdf > topology.pdf
 
   # Only what the Mux's VIP traffic in VNI 4114 touched, with names for the nodes
-  stackflow diagram samples/azurestack-poc.pcapng --names names.txt --filter 'vni 4114' -o vni4114.svg`
+  stackflow diagram samples/azurestack-poc.pcapng --names samples/azurestack-poc.names --filter 'vni 4114' -o vni4114.svg`
 
 func newDiagramCmd(e env) *cobra.Command {
 	var f diagramFlags
