@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -204,6 +205,18 @@ func TestAppPacketsOfPath(t *testing.T) {
 	}
 	h.key(tcell.KeyEnter)
 	h.waitFor("packet 1/", "Ethernet  ", "IPv4  192.168.200.10 > ", "0000  ")
+	// Moving in the list updates the pane, and the selected row stays visible in the list
+	// the pane shrank.
+	h.key(tcell.KeyDown)
+	h.key(tcell.KeyDown)
+	s = h.waitFor("packet 3/")
+	m := regexp.MustCompile(`packet 3/\d+ · \S+ (#\d+)`).FindStringSubmatch(s)
+	if sel := h.selectedLine(4); m == nil || !strings.HasPrefix(sel, m[1]+" ") {
+		t.Fatalf("selected row %q is not the packet the pane shows (%v):\n%s", sel, m, s)
+	}
+	h.key(tcell.KeyUp)
+	h.key(tcell.KeyUp)
+	h.waitFor("packet 1/")
 	h.press("w") // focus the layer tree and open the first layer
 	h.key(tcell.KeyEnter)
 	h.waitFor("SrcMAC: ", "EthernetType: IPv4")

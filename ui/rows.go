@@ -127,8 +127,8 @@ func (rc *rowContent) GetCell(r, col int) *tview.TableCell {
 type rowTable struct {
 	*tview.Table
 	content *rowContent
-	ids     func(i int) string
 	onMove  func(id string)
+	quiet   bool // selection set by reveal: no onMove
 }
 
 func newRowTable() *rowTable {
@@ -139,7 +139,7 @@ func newRowTable() *rowTable {
 	t.SetSelectable(true, false)
 	t.SetSelectedStyle(tcell.StyleDefault.Reverse(true))
 	t.SetSelectionChangedFunc(func(r, _ int) {
-		if t.onMove != nil {
+		if t.onMove != nil && !t.quiet {
 			t.onMove(t.selectedID())
 		}
 	})
@@ -156,6 +156,19 @@ func (t *rowTable) setRows(header []string, n int, at func(i int) row) {
 	if keep == "" || !t.selectID(keep) {
 		t.Select(min(max(pos, 1), max(n, 1)), 0)
 	}
+	t.reveal()
+}
+
+// reveal scrolls the selected row into view. Needed after the content or the table's height
+// changed: a tview table that once showed all its rows keeps showing its end, which can push
+// the selection off screen when the table shrinks.
+func (t *rowTable) reveal() {
+	r, _ := t.GetSelection()
+	_, col := t.GetOffset()
+	t.SetOffset(0, col)
+	t.quiet = true
+	t.Select(r, 0)
+	t.quiet = false
 }
 
 // setList is setRows over a materialised slice.

@@ -255,6 +255,7 @@ func (v *packetsView) enter() bool {
 	v.root.ResizeItem(v.detailT, 1, 0)
 	v.root.ResizeItem(v.tree, 0, 1)
 	v.root.ResizeItem(v.hex, 0, 1)
+	v.list.reveal()
 	v.showDetail()
 	return true
 }
@@ -277,6 +278,7 @@ func (v *packetsView) closeDetail() {
 	v.root.ResizeItem(v.detailT, 0, 0)
 	v.root.ResizeItem(v.tree, 0, 0)
 	v.root.ResizeItem(v.hex, 0, 0)
+	v.list.reveal()
 }
 
 // showDetail decodes the selected packet into the tree and the hex dump.

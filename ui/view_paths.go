@@ -133,10 +133,11 @@ func pathListRows(r *flows.Report, groups []pathGroup, open map[string]bool) []r
 	return out
 }
 
-var hopHeader = []string{"HOP", "NODE", "POINT", "TUPLE", "TRANSFORM", "PKTS", "LATENCY min/med/p99", "LOST", "OUTER"}
+var hopHeader = []string{"HOP", "NODE", "POINT", "TRANSFORM", "PKTS", "LOST", "TUPLE", "LATENCY min/med/p99", "OUTER"}
 
-// hopRows renders a path's hops: node, capture point, innermost tuple (with the tunnel and VNI
-// a hop was carried in), transform, packets, latency from the previous hop, loss, and the
+// hopRows renders a path's hops: node, capture point, transform, packets, loss (what happened
+// at each hop comes first, so that an 80-column terminal shows it), then the innermost tuple
+// (with the tunnel and VNI a hop was carried in), the latency from the previous hop, and the
 // tunnel's outer addresses.
 func hopRows(r *flows.Report, p *flows.Path) []row {
 	names := nodeNames(r)
@@ -166,7 +167,7 @@ func hopRows(r *flows.Report, p *flows.Path) []row {
 		}
 		out = append(out, row{id: fmt.Sprint(i), cells: []cell{
 			num(i + 1), plain(nameOf(names, h.Node)), plain(h.Point),
-			plain(tuple), tr, num(h.Packets), plain(lat), lost, toned(outer, toneDim),
+			tr, num(h.Packets), lost, plain(tuple), plain(lat), toned(outer, toneDim),
 		}})
 	}
 	return out
@@ -337,6 +338,7 @@ func (v *pathsView) size(a, b int) {
 	}
 	v.root.ResizeItem(v.hops, h(a), 0)
 	v.root.ResizeItem(v.pair, h(b), 0)
+	v.list.reveal()
 }
 
 func (v *pathsView) enter() bool {

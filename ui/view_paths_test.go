@@ -82,9 +82,9 @@ func TestHopRows(t *testing.T) {
 		want []string
 	}{
 		// The first hop has no latency and names the sender.
-		{"first hop", 0, []string{"1", "client(192.168.200.10)", "client-nat", "192.168.200.10:50001 > 192.168.102.4:443", "none", "10", "-", "0", ""}},
+		{"first hop", 0, []string{"1", "client(192.168.200.10)", "client-nat", "none", "10", "0", "192.168.200.10:50001 > 192.168.102.4:443", "-", ""}},
 		// A tunnelled hop shows the latency in readable units and the tunnel it rides.
-		{"encap hop", 2, []string{"3", "mux(192.168.100.68)", "mux-host", "192.168.201.2:40000 > 192.168.102.4:443 in vxlan 4114", "encap", "10", "61us/62us/1.50ms", "0", "192.168.100.68 > 192.168.100.70"}},
+		{"encap hop", 2, []string{"3", "mux(192.168.100.68)", "mux-host", "encap", "10", "0", "192.168.201.2:40000 > 192.168.102.4:443 in vxlan 4114", "61us/62us/1.50ms", "192.168.100.68 > 192.168.100.70"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
