@@ -67,3 +67,19 @@ func BenchmarkObserve(b *testing.B) {
 		b.Fatalf("%d paths, want 256", len(res.Paths))
 	}
 }
+
+// BenchmarkObserveSameKey measures observations that all share one header fingerprint with
+// distinct payloads, as same-sized UDP datagrams with IPv4 ID 0 do (QUIC, RTP): 100k per
+// second of capture time, so the 1 s window holds 100k journeys with that key. The class
+// index keeps this linear; walking every journey with the key cost ~40 µs per observation.
+func BenchmarkObserveSameKey(b *testing.B) {
+	tr := NewTracker(Config{})
+	p := pk(0, 0, 1).tuple(client, vip, 17).macs(mac(1), mac(2)).p
+	p.HeaderFingerprint, p.PayloadHashLen = 12345, 16
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		p.Time = int64(i) * 10 * us
+		p.Fingerprint = uint64(i)*0x9e3779b97f4a7c15 | 1
+		tr.Observe(&p, 0)
+	}
+}

@@ -90,9 +90,13 @@ type Tracker struct {
 
 	now     int64 // latest capture time seen
 	ring    obsRing
-	fps     fpIndex
-	pending int // journeys in the ring
-	stats   Stats
+	fps     fpIndex // journeys by key
+	classes fpIndex // journeys by key and payload class, once their key has two
+	// everyCandidate makes candidates try every journey with the key, as though there were
+	// no class index: the test oracle for it.
+	everyCandidate bool
+	pending        int // journeys in the ring
+	stats          Stats
 
 	segs    []segRec
 	segIdx  segIndex
@@ -125,6 +129,7 @@ func NewTracker(cfg Config) *Tracker {
 		vips:       map[netip.Addr]bool{},
 		bgp:        map[netip.Addr]bool{},
 	}
+	t.classes.byClass = true
 	if t.window <= 0 {
 		t.window = int64(time.Second)
 	}
@@ -189,10 +194,10 @@ func (t *Tracker) Observe(p *decode.Packet, flow uint32) {
 	}
 
 	key, pfp := journeyKey(p)
-	ji, found := t.fps.get(key, &t.ring)
-	newest, hasNewest := ji, found
-	for found {
-		switch t.match(ji, seg, p.TTL, pfp, &h.Inner) {
+	newest, hasNewest := t.fps.get(key, key, 0, &t.ring)
+	if hasNewest {
+		ji, r := t.candidates(newest, key, pfp, seg, p.TTL, &h.Inner)
+		switch r {
 		case matchDup:
 			t.stats.Duplicates++
 			sr.dups++
@@ -204,9 +209,73 @@ func (t *Tracker) Observe(p *decode.Packet, flow uint32) {
 			t.join(ji, p, seg, flow)
 			return
 		}
-		ji, found = t.older(ji)
 	}
 	t.start(p, seg, flow, newest, hasNewest)
+}
+
+// candidates tries the pending journeys with key, newest (the newest of them) first, and
+// returns the first that the observation joins or duplicates, or matchNo. Every journey is a
+// candidate for an observation whose payload was not hashed (pfp 0); otherwise only those whose
+// first observation's payload fingerprint is pfp or 0, since match rejects the others at their
+// first observation. Those come from the class index, so that many pending packets sharing a
+// header fingerprint (UDP datagrams of one size with IPv4 ID 0, say) cost only their own
+// class's journeys rather than all of them.
+func (t *Tracker) candidates(newest, key, pfp uint64, seg uint32, ttl uint8, tup *decode.Tuple) (uint64, matchResult) {
+	if _, more := t.older(newest); pfp == 0 || !more || t.everyCandidate {
+		for ji, ok := newest, true; ok; ji, ok = t.older(ji) {
+			if r := t.match(ji, seg, ttl, pfp, tup); r != matchNo {
+				return ji, r
+			}
+		}
+		return 0, matchNo
+	}
+	// More than one journey with this key: all of them are in the class index (start). Walk
+	// the two class chains together, newest first.
+	same, sok := t.classes.get(classKey(key, pfp), key, pfp, &t.ring)
+	cut, cok := t.classes.get(classKey(key, 0), key, 0, &t.ring)
+	for sok || cok {
+		var ji uint64
+		if sok && (!cok || same > cut) {
+			ji = same
+			same, sok = t.olderInClass(same)
+		} else {
+			ji = cut
+			cut, cok = t.olderInClass(cut)
+		}
+		if r := t.match(ji, seg, ttl, pfp, tup); r != matchNo {
+			return ji, r
+		}
+	}
+	return 0, matchNo
+}
+
+// classKey is the class index key of journeys with key and first payload fingerprint pfp: pfp
+// itself when the payload was hashed (it covers key too), else a value derived from key.
+func classKey(key, pfp uint64) uint64 {
+	if pfp != 0 {
+		return pfp
+	}
+	return (key ^ 0x5bd1e9955bd1e995) * 0x9e3779b97f4a7c15
+}
+
+// olderInClass returns the pending journey of the same payload class that entered the class
+// index before journey ji.
+func (t *Tracker) olderInClass(ji uint64) (uint64, bool) {
+	d := t.ring.at(ji).olderClass
+	if d == 0 || ji-uint64(d) < t.ring.head {
+		return 0, false
+	}
+	return ji - uint64(d), true
+}
+
+// addClass files journey ji in the class index.
+func (t *Tracker) addClass(ji uint64) {
+	o := t.ring.at(ji)
+	k := classKey(o.fp, o.pfp)
+	if prev, ok := t.classes.get(k, o.fp, o.pfp, &t.ring); ok {
+		o.olderClass = uint32(ji - prev)
+	}
+	t.classes.put(k, o.fp, o.pfp, ji, &t.ring)
 }
 
 type matchResult uint8
@@ -291,14 +360,21 @@ func (t *Tracker) start(p *decode.Packet, seg, flow uint32, newest uint64, hasNe
 	key, pfp := journeyKey(p)
 	t.makeRoom()
 	if hasNewest {
-		newest, hasNewest = t.fps.get(key, &t.ring)
+		newest, hasNewest = t.fps.get(key, key, 0, &t.ring)
 	}
 	seq := t.ring.push(obs{time: p.Time, number: p.Number, seg: seg, flow: flow, fp: key,
 		input: int32(p.Input), ttl: p.TTL, first: true, n: 1, pfp: pfp})
 	if hasNewest {
 		t.ring.at(seq).older = uint32(seq - newest)
+		// Two or more journeys share the key from now on: file them by payload class too. The
+		// key's first journey (without an older one) joins when the second one starts; every
+		// later one has an older one and joins at its own start.
+		if t.ring.at(newest).older == 0 {
+			t.addClass(newest)
+		}
+		t.addClass(seq)
 	}
-	t.fps.put(key, seq, &t.ring)
+	t.fps.put(key, key, 0, seq, &t.ring)
 	t.pending++
 }
 

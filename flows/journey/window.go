@@ -36,12 +36,15 @@ type obs struct {
 	next   uint32 // distance in the ring to the journey's next observation, 0 at its end
 	tail   uint32 // journey: distance to its last observation
 	older  uint32 // journey: distance back to the previous journey with the same key, 0 when none
-	seg    uint32 // interned Header
-	flow   uint32
-	input  int32
-	n      uint8 // journey: observations chained (duplicates are not)
-	ttl    uint8
-	first  bool // the journey's first observation: leaving the ring finishes the journey
+	// journey: distance back to the previous journey of its payload class (see classKey) once
+	// it is in the class index, 0 when none
+	olderClass uint32
+	seg        uint32 // interned Header
+	flow       uint32
+	input      int32
+	n          uint8 // journey: observations chained (duplicates are not)
+	ttl        uint8
+	first      bool // the journey's first observation: leaving the ring finishes the journey
 }
 
 // obsRing is a growable power-of-two ring addressed by ever-increasing sequence numbers.
@@ -92,18 +95,26 @@ func (r *obsRing) grow() {
 // and stale entries fill three quarters of the table. Sequence numbers are compared modulo
 // 2^32 against the ring's head, which is exact while no entry is older than 2^32 minus the
 // ring's length: purge runs at least every purgeEvery insertions to keep it so.
+//
+// The tracker keeps two: one by journey key, and one by payload class (byClass), whose
+// entries are confirmed against both the journey's key and its first observation's payload
+// fingerprint.
 type fpIndex struct {
 	slots    []uint64 // tag<<32 | uint32(seq); 0 = empty
 	shift    uint8    // 64 - log2(len(slots))
 	used     int      // occupied slots, stale ones included
 	purgedAt uint64   // ring tail at the last purge
+	byClass  bool
 }
 
 // purgeEvery bounds the insertions between purges (see fpIndex).
 const purgeEvery = 1 << 30
 
-func fpTag(fp uint64) uint32 {
-	if t := uint32(fp >> 32); t != 0 {
+// fpTag returns the 32 bits of key k that slots keep. Decoded fingerprints are well mixed
+// already, but keys made elsewhere (tests, tools) need not be: the odd multiplier moves every
+// bit of k into the high half, and being a bijection it keeps distinct keys distinct.
+func fpTag(k uint64) uint32 {
+	if t := uint32((k * 0xff51afd7ed558ccd) >> 32); t != 0 {
 		return t
 	}
 	return 1
@@ -131,12 +142,19 @@ func (x *fpIndex) prefetch(fp uint64) {
 	}
 }
 
-// get returns the newest pending journey with key fp.
-func (x *fpIndex) get(fp uint64, r *obsRing) (uint64, bool) {
+// is reports whether journey o is one this index files under a key for journey key fp and
+// payload fingerprint pfp.
+func (x *fpIndex) is(o *obs, fp, pfp uint64) bool {
+	return o.fp == fp && (!x.byClass || o.pfp == pfp)
+}
+
+// get returns the newest pending journey filed under key k, for journey key fp and payload
+// fingerprint pfp (the latter only matters byClass).
+func (x *fpIndex) get(k, fp, pfp uint64, r *obsRing) (uint64, bool) {
 	if len(x.slots) == 0 {
 		return 0, false
 	}
-	tag, mask := fpTag(fp), uint64(len(x.slots)-1)
+	tag, mask := fpTag(k), uint64(len(x.slots)-1)
 	for i := x.home(tag); ; i = (i + 1) & mask {
 		s := x.slots[i]
 		if s == 0 {
@@ -145,18 +163,19 @@ func (x *fpIndex) get(fp uint64, r *obsRing) (uint64, bool) {
 		if uint32(s>>32) != tag {
 			continue
 		}
-		if seq, ok := liveSeq(s, r); ok && r.at(seq).fp == fp {
+		if seq, ok := liveSeq(s, r); ok && x.is(r.at(seq), fp, pfp) {
 			return seq, true
 		}
 	}
 }
 
-// put makes seq, a journey in r with key fp, the newest journey with that key.
-func (x *fpIndex) put(fp, seq uint64, r *obsRing) {
+// put files seq, a journey in r with journey key fp and payload fingerprint pfp, under key k
+// as the newest journey there.
+func (x *fpIndex) put(k, fp, pfp, seq uint64, r *obsRing) {
 	if len(x.slots) == 0 {
 		x.resize(1024, r)
 	}
-	tag, mask := fpTag(fp), uint64(len(x.slots)-1)
+	tag, mask := fpTag(k), uint64(len(x.slots)-1)
 	entry := uint64(tag)<<32 | uint64(uint32(seq))
 	reuse := -1
 	for i := x.home(tag); ; i = (i + 1) & mask {
@@ -177,7 +196,7 @@ func (x *fpIndex) put(fp, seq uint64, r *obsRing) {
 			}
 			continue
 		}
-		if uint32(s>>32) == tag && r.at(old).fp == fp {
+		if uint32(s>>32) == tag && x.is(r.at(old), fp, pfp) {
 			x.slots[i] = entry
 			break
 		}

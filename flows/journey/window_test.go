@@ -2,7 +2,9 @@ package journey
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 )
 
 func TestFPIndexAgainstMap(t *testing.T) {
@@ -28,7 +30,7 @@ func TestFPIndexAgainstMap(t *testing.T) {
 			case op < 3 && ring.len() < 3000:
 				k := key()
 				seq := ring.push(obs{fp: k, first: true})
-				x.put(k, seq, &ring)
+				x.put(k, k, 0, seq, &ring)
 				ref[k] = seq
 			case op < 5 && ring.len() > 0:
 				if k := ring.at(ring.head).fp; ref[k] == ring.head {
@@ -37,7 +39,7 @@ func TestFPIndexAgainstMap(t *testing.T) {
 				ring.head++
 			default:
 				k := key()
-				v, ok := x.get(k, &ring)
+				v, ok := x.get(k, k, 0, &ring)
 				rv, rok := ref[k]
 				if ok != rok || v != rv {
 					t.Fatalf("keys %d step %d: get(%d) = %d,%v; map says %d,%v", keys, i, k, v, ok, rv, rok)
@@ -67,5 +69,64 @@ func TestRingKeepsOrderAcrossGrowth(t *testing.T) {
 	}
 	if r.full(1 << 20) {
 		t.Error("ring reports full below its limit")
+	}
+}
+
+func TestClassIndexAgainstEveryCandidate(t *testing.T) {
+	// Why: candidates skips, through the class index, the journeys that match would reject at
+	// their first observation; trying every journey with the key is its oracle. Few header
+	// keys, few payload fingerprints (0 among them: cut payloads), several locations and TTLs,
+	// repeats (duplicates), reversed tuples and a window short enough that chains expire
+	// mid-stream must give the same journeys, hop by hop, and the same counters.
+	type hop struct {
+		ref PacketRef
+		seg int
+		tr  Transform
+	}
+	run := func(every bool, seed uint64) ([][]hop, Stats) {
+		r := rand.New(rand.NewPCG(seed, 9))
+		var got [][]hop
+		tr := NewTracker(Config{Window: 200 * time.Microsecond, OnJourney: func(hs []JourneyHop) {
+			j := make([]hop, len(hs))
+			for i, h := range hs {
+				j[i] = hop{h.Ref, h.Segment, h.Transform}
+			}
+			got = append(got, j)
+		}})
+		tr.everyCandidate = every
+		tuples := [][2]string{{client, vip}, {vip, client}, {natPub, vip}}
+		for i := 0; i < 20_000; i++ {
+			tu := tuples[r.IntN(len(tuples))]
+			b := pk(r.IntN(3), int64(i)*2*us/3, 0).tuple(tu[0], tu[1], 17).ttl(uint8(60+r.IntN(4))).
+				macs(mac(byte(r.IntN(3))), mac(byte(3+r.IntN(2))))
+			b.p.HeaderFingerprint = uint64(1 + r.IntN(4))
+			b.p.Fingerprint = b.p.HeaderFingerprint
+			if r.IntN(5) > 0 {
+				b.p.Fingerprint = uint64(100 + r.IntN(6))
+				b.p.PayloadHashLen = 16
+			}
+			b.p.Number = uint64(i + 1)
+			tr.Observe(&b.p, NoFlow)
+		}
+		res := tr.Finish()
+		return got, res.Stats
+	}
+	for seed := uint64(1); seed <= 3; seed++ {
+		want, wantStats := run(true, seed)
+		got, gotStats := run(false, seed)
+		if gotStats != wantStats {
+			t.Fatalf("seed %d: stats %+v, every candidate gives %+v", seed, gotStats, wantStats)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("seed %d: %d journeys, every candidate gives %d", seed, len(got), len(want))
+		}
+		for i := range want {
+			if !slices.Equal(got[i], want[i]) {
+				t.Fatalf("seed %d journey %d: %v, every candidate gives %v", seed, i, got[i], want[i])
+			}
+		}
+		if wantStats.Journeys == wantStats.Observations-wantStats.Duplicates {
+			t.Fatalf("seed %d: no observation joined a journey; the stream tests nothing", seed)
+		}
 	}
 }
