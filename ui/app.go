@@ -352,7 +352,7 @@ func colorTag(t tone) string {
 func contextLine(title string, full, shown *flows.Report) string {
 	parts := []string{fmt.Sprintf("%d packets", full.Capture.Packets)}
 	count := func(n, all int, what string) string {
-		if shown == full {
+		if shown == full || all == 0 {
 			return plural(all, what)
 		}
 		return fmt.Sprintf("%d/%s", n, plural(all, what))

@@ -134,6 +134,8 @@ func TestAppViews(t *testing.T) {
 		want []string
 	}{
 		{"2 shows flows", func() { h.press("2") }, []string{"COMMUNITY ID", "1:bbb=", "sorted by bytes, descending"}},
+		{"p sorts by packets", func() { h.press("p") }, []string{"sorted by packets, descending", "PKTS▼"}},
+		{"p again reverses", func() { h.press("p") }, []string{"sorted by packets, ascending", "PKTS▲"}},
 		{"Tab goes on to packets", func() { h.key(tcell.KeyTab) }, []string{"No packets chosen"}},
 		{"Tab again: BGP", func() { h.key(tcell.KeyTab) }, []string{"Session events (3)", "Route events (2: 1 announce, 1 withdraw)", "Cease / Administrative Reset"}},
 		{"5 topology", func() { h.press("5") }, []string{"Address translations (2, 1 VIP -> DIP)", "Tunnels (1)", "mux,bgp_speaker"}},
@@ -145,6 +147,12 @@ func TestAppViews(t *testing.T) {
 			h.t = t
 			s.keys()
 			h.waitFor(s.want...)
+			if strings.HasPrefix(s.name, "p again") {
+				// The selection follows its flow (f2, first by bytes) through the re-sorts.
+				if sel := h.selectedLine(3); !strings.HasPrefix(sel, "f2 ") {
+					t.Errorf("selection %q did not follow its flow through the sort", sel)
+				}
+			}
 		})
 	}
 	// The shown view's tab is in reverse video.

@@ -27,8 +27,11 @@ const (
 	sortState
 )
 
-// sortColumn is the heading each order marks.
-var sortColumn = [...]string{sortBytes: "BYTES", sortPackets: "PKTS", sortFirst: "FIRST", sortState: "STATE"}
+// sortColumn is the heading each order marks, sortName how the info line says it.
+var (
+	sortColumn = [...]string{sortBytes: "BYTES", sortPackets: "PKTS", sortFirst: "FIRST", sortState: "STATE"}
+	sortName   = [...]string{sortBytes: "bytes", sortPackets: "packets", sortFirst: "first packet", sortState: "state"}
+)
 
 var flowHeader = []string{"FLOW", "POINT", "PROTO", "FROM", "TO", "VNI", "PKTS", "BYTES", "FIRST", "STATE", "COMMUNITY ID"}
 
@@ -166,7 +169,7 @@ func (v *flowsView) fill() {
 	if v.desc {
 		dir = "descending"
 	}
-	v.info.SetText(fmt.Sprintf("[::b]%s[::-] · sorted by %s, %s", plural(len(r.Flows), "flow"), strings.ToLower(sortColumn[v.by]), dir))
+	v.info.SetText(fmt.Sprintf("[::b]%s[::-] · sorted by %s, %s", plural(len(r.Flows), "flow"), sortName[v.by], dir))
 }
 
 // sortBy sorts by a column; the same column again reverses the order. Numbers start largest
