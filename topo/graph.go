@@ -126,6 +126,9 @@ type Edge struct {
 func Build(r *flows.Report) *Graph {
 	b := newBuilder(r)
 	g := &Graph{Kind: KindTopology, Title: "stackflow topology", Subtitle: subtitle(r)}
+	if len(r.Nodes) == 0 {
+		g.Subtitle = joinNonEmpty(" · ", g.Subtitle, "nothing to draw: the report has no nodes")
+	}
 	for _, n := range r.Nodes {
 		g.Nodes = append(g.Nodes, b.machine(n))
 	}

@@ -275,6 +275,15 @@ func TestBuildBGP(t *testing.T) {
 	}
 }
 
+// TestBuildEmpty: an empty report (an empty capture, a filter matching nothing) still gives a
+// diagram, which says why it is empty.
+func TestBuildEmpty(t *testing.T) {
+	g := Build(&flows.Report{Capture: flows.Capture{Inputs: []flows.Input{{File: "e.pcap"}}}})
+	if len(g.Nodes) != 0 || len(g.Edges) != 0 || !strings.Contains(g.Subtitle, "nothing to draw") {
+		t.Errorf("empty graph: %d nodes, %d edges, subtitle %q", len(g.Nodes), len(g.Edges), g.Subtitle)
+	}
+}
+
 // TestBuildCycle makes sure contradictory directions neither loop nor leave nodes unplaced.
 func TestBuildCycle(t *testing.T) {
 	r := &flows.Report{Nodes: []flows.Node{
