@@ -14,9 +14,24 @@ import (
 
 // The Findings view lists findings most severe first, the selected one's evidence below;
 // Enter jumps to the evidence: its path, else its flow, else its packets, else (BGP findings)
-// the BGP view, else a filter on its addresses.
+// the BGP view, else a filter on its addresses. Damage found in the inputs (the report's
+// capture problems) is listed under them, when there is any.
 
-var findingHeader = []string{"SEVERITY", "KIND", "SUMMARY"}
+var (
+	findingHeader = []string{"SEVERITY", "KIND", "SUMMARY"}
+	problemHeader = []string{"KIND", "FILE", "PACKET", "OFFSET", "MESSAGE"}
+)
+
+// problemRow renders damage found in the input; a summary entry has no position.
+func problemRow(i int, p *flows.Problem) row {
+	pkt, off := "-", "-"
+	if p.File != "" {
+		pkt, off = fmt.Sprint(p.Packet), fmt.Sprint(p.Offset)
+	}
+	return row{id: fmt.Sprint(i), cells: []cell{
+		toned(p.Kind, toneWarn), plain(p.File), plain(pkt), plain(off), plain(p.Message),
+	}}
+}
 
 var severityRank = map[string]int{"error": 0, "warning": 1, "info": 2}
 
@@ -126,18 +141,23 @@ type findingsView struct {
 	head    *tview.TextView
 	list    *rowTable
 	detail  *tview.TextView
+	probT   *tview.TextView
+	probs   *rowTable
 	report  *flows.Report
 	keyList []binding
 }
 
 func newFindingsView(a *App) view {
-	v := &findingsView{a: a, list: newRowTable()}
+	v := &findingsView{a: a, list: newRowTable(), probs: newRowTable()}
+	v.probT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.head = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.detail = tview.NewTextView().SetDynamicColors(true).SetWrap(true)
 	v.root = tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(v.head, 1, 0, false).
 		AddItem(v.list, 0, 2, true).
-		AddItem(v.detail, 0, 1, false)
+		AddItem(v.detail, 0, 1, false).
+		AddItem(v.probT, 0, 0, false).
+		AddItem(v.probs, 0, 0, false)
 	v.list.onMove = func(string) { v.showSelected() }
 	v.keyList = []binding{
 		{keys: []keySpec{specialKey(tcell.KeyEnter)}, label: "Enter", help: "go to the evidence: its path, flow, packets, BGP session or addresses", hint: "Enter evidence", do: v.enter},
@@ -148,7 +168,9 @@ func newFindingsView(a *App) view {
 
 func (v *findingsView) title() string              { return "Findings" }
 func (v *findingsView) primitive() tview.Primitive { return v.root }
-func (v *findingsView) panes() []tview.Primitive   { return []tview.Primitive{v.list, v.detail} }
+func (v *findingsView) panes() []tview.Primitive {
+	return []tview.Primitive{v.list, v.detail, v.probs}
+}
 func (v *findingsView) keys() []binding            { return v.keyList }
 
 func (v *findingsView) refresh(m *Model, c Change) {
@@ -166,6 +188,16 @@ func (v *findingsView) refresh(m *Model, c Change) {
 	idx := sortedFindings(r)
 	v.list.setRows(findingHeader, len(idx), func(i int) row { return findingRow(idx[i], &r.Findings[idx[i]]) })
 	v.showSelected()
+	probs := r.Capture.Problems
+	v.probs.setRows(problemHeader, len(probs), func(i int) row { return problemRow(i, &probs[i]) })
+	if len(probs) == 0 {
+		v.root.ResizeItem(v.probT, 0, 0)
+		v.root.ResizeItem(v.probs, 0, 0)
+		return
+	}
+	v.probT.SetText(fmt.Sprintf("[yellow::b]Input problems[-:-:-] (%d: the inputs are damaged there; analysis went on past them)", len(probs)))
+	v.root.ResizeItem(v.probT, 1, 0)
+	v.root.ResizeItem(v.probs, min(len(probs)+1, 6), 0)
 }
 
 func (v *findingsView) selected() *flows.Finding {

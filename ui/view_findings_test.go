@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/flows"
 )
 
 func TestSortedFindings(t *testing.T) {
@@ -49,6 +51,27 @@ func TestEvidence(t *testing.T) {
 				if !strings.Contains(d, w) {
 					t.Errorf("detail %q lacks %q", d, w)
 				}
+			}
+		})
+	}
+}
+
+func TestProblemRow(t *testing.T) {
+	cases := []struct {
+		name string
+		p    flows.Problem
+		want []string
+	}{
+		{"positioned", flows.Problem{Kind: "truncated_record", File: "a.pcap", Packet: 3, Offset: 1234, Message: "record cut"},
+			[]string{"truncated_record", "a.pcap", "3", "1234", "record cut"}},
+		// A summary entry ("N more ... not listed") has no file and so no position.
+		{"summary", flows.Problem{Kind: "bad_timestamp", Message: "12 more bad_timestamp problems not listed"},
+			[]string{"bad_timestamp", "", "-", "-", "12 more bad_timestamp problems not listed"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := problemRow(0, &c.p).texts(); !slices.Equal(got, c.want) {
+				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
 	}

@@ -13,15 +13,32 @@ import (
 	"github.com/stackflow/stackflow/flows"
 )
 
-// The Topology view lists the nodes with their roles and addresses, the address translations
+// The Topology view lists the capture points (where the captures were taken, with the clock
+// offset applied to each), the nodes with their roles and addresses, the address translations
 // (VIP -> DIP mappings first, since they are what an SLB deployment is about), and the
-// tunnels. Enter narrows the report to the selected node, mapping or tunnel.
+// tunnels. Enter narrows the report to the selected point, node, mapping or tunnel.
 
 var (
+	pointHeader  = []string{"POINT", "INTERFACE", "LINK", "PKTS", "BYTES", "CLOCK OFFSET", "FILE"}
 	nodeHeader   = []string{"NODE", "NAME", "ROLES", "ADDRESSES", "MACS"}
 	natHeader    = []string{"KIND", "NODE", "PROTO", "INSIDE", "OUTSIDE", "PKTS", "FIRST", "LAST"}
 	tunnelHeader = []string{"TYPE", "VNI/KEY", "OUTER", "LEVEL", "PKTS", "BYTES", "FIRST", "LAST"}
 )
+
+// pointRow renders a capture point; the clock offset is the one applied (estimated or given).
+func pointRow(p *flows.Point) row {
+	off := "-"
+	if p.ClockOffsetUs != nil {
+		off = fmt.Sprintf("%+dus", *p.ClockOffsetUs)
+	}
+	iface := p.Interface
+	if iface == "" {
+		iface = fmt.Sprintf("#%d", p.InterfaceIdx)
+	}
+	return row{id: p.ID, cells: []cell{
+		toned(p.ID, toneInfo), toned(iface, toneDim), plain(p.LinkType), num(p.Packets), plain(bytesText(p.Bytes)), plain(off), plain(p.File),
+	}}
+}
 
 // nodeRow renders a node.
 func nodeRow(n *flows.Node) row {
@@ -110,6 +127,8 @@ func endpointFilter(ep string) string {
 type topologyView struct {
 	a       *App
 	root    *tview.Flex
+	pointsT *tview.TextView
+	points  *rowTable
 	nodesT  *tview.TextView
 	nodes   *rowTable
 	natT    *tview.TextView
@@ -122,11 +141,14 @@ type topologyView struct {
 }
 
 func newTopologyView(a *App) view {
-	v := &topologyView{a: a, nodes: newRowTable(), nat: newRowTable(), tunnels: newRowTable()}
+	v := &topologyView{a: a, points: newRowTable(), nodes: newRowTable(), nat: newRowTable(), tunnels: newRowTable()}
+	v.pointsT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.nodesT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.natT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.tunT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.root = tview.NewFlex().SetDirection(tview.FlexRow).
+		AddItem(v.pointsT, 1, 0, false).
+		AddItem(v.points, 2, 0, false).
 		AddItem(v.nodesT, 1, 0, false).
 		AddItem(v.nodes, 0, 1, true).
 		AddItem(v.natT, 1, 0, false).
@@ -134,7 +156,7 @@ func newTopologyView(a *App) view {
 		AddItem(v.tunT, 1, 0, false).
 		AddItem(v.tunnels, 2, 0, false)
 	v.keyList = []binding{
-		{keys: []keySpec{specialKey(tcell.KeyEnter)}, label: "Enter", help: "filter the report to the selected node's addresses, mapping's endpoints or tunnel's VNI", hint: "Enter filter to it", do: v.enter},
+		{keys: []keySpec{specialKey(tcell.KeyEnter)}, label: "Enter", help: "filter the report to the selected node's addresses, mapping's endpoints, tunnel's VNI or capture point", hint: "Enter filter to it", do: v.enter},
 	}
 	return v
 }
@@ -143,7 +165,7 @@ func (v *topologyView) title() string              { return "Topology" }
 func (v *topologyView) primitive() tview.Primitive { return v.root }
 func (v *topologyView) keys() []binding            { return v.keyList }
 func (v *topologyView) panes() []tview.Primitive {
-	return []tview.Primitive{v.nodes, v.nat, v.tunnels}
+	return []tview.Primitive{v.nodes, v.nat, v.tunnels, v.points}
 }
 
 func (v *topologyView) refresh(m *Model, c Change) {
@@ -152,6 +174,13 @@ func (v *topologyView) refresh(m *Model, c Change) {
 	}
 	r := m.Report()
 	v.report = r
+	pts := make([]row, len(r.Capture.Points))
+	for i := range r.Capture.Points {
+		pts[i] = pointRow(&r.Capture.Points[i])
+	}
+	v.pointsT.SetText(fmt.Sprintf("[::b]Capture points[::-] (%d)", len(pts)))
+	v.points.setList(pointHeader, pts)
+	v.root.ResizeItem(v.points, min(len(pts)+1, 7), 0)
 	nodes := make([]row, len(r.Nodes))
 	for i := range r.Nodes {
 		nodes[i] = nodeRow(&r.Nodes[i])
@@ -177,6 +206,10 @@ func (v *topologyView) refresh(m *Model, c Change) {
 func (v *topologyView) enter() bool {
 	var expr string
 	switch v.a.tv.GetFocus() {
+	case v.points:
+		if id := v.points.selectedID(); id != "" {
+			expr = fmt.Sprintf("point %q", id) // quoted: point ids may hold ":" (etl2pcapng names)
+		}
 	case v.nodes:
 		for _, n := range v.report.Nodes {
 			if n.ID == v.nodes.selectedID() {

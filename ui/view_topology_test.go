@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -67,5 +68,18 @@ func TestTopologyFilters(t *testing.T) {
 	}
 	if hostsFilter([]string{"not-an-address"}) != "" || endpointFilter("x:y") != "" {
 		t.Error("unparsable addresses must give no filter")
+	}
+}
+
+func TestPointRow(t *testing.T) {
+	off := int64(-250)
+	p := flows.Point{ID: "vNIC:Synthetic:Port1:4:0", File: "a.pcapng", Interface: "vNIC:Synthetic:Port1:4:0", LinkType: "ethernet", Packets: 3, Bytes: 2048, ClockOffsetUs: &off}
+	want := []string{"vNIC:Synthetic:Port1:4:0", "vNIC:Synthetic:Port1:4:0", "ethernet", "3", "2.0 KiB", "-250us", "a.pcapng"}
+	if got := pointRow(&p).texts(); !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	// The filter Enter builds for a point with colons in its id compiles.
+	if _, err := flows.CompileFilter(fmt.Sprintf("point %q", p.ID)); err != nil {
+		t.Errorf("point filter: %v", err)
 	}
 }
