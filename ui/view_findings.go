@@ -171,7 +171,7 @@ func (v *findingsView) primitive() tview.Primitive { return v.root }
 func (v *findingsView) panes() []tview.Primitive {
 	return []tview.Primitive{v.list, v.detail, v.probs}
 }
-func (v *findingsView) keys() []binding            { return v.keyList }
+func (v *findingsView) keys() []binding { return v.keyList }
 
 func (v *findingsView) refresh(m *Model, c Change) {
 	if c&ReportChanged == 0 {
