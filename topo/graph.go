@@ -462,7 +462,11 @@ func (b *builder) announceEdges() []Edge {
 	type key struct{ from, to, prefix string }
 	type acc struct {
 		announce, withdraw int
-		last               string
+		last, session      string
+	}
+	state := map[string]string{}
+	for _, s := range b.r.BGP.Sessions {
+		state[s.ID] = s.State
 	}
 	m := map[key]*acc{}
 	var order []key
@@ -492,25 +496,26 @@ func (b *builder) announceEdges() []Edge {
 		case "withdraw":
 			a.withdraw++
 		}
-		a.last = rt.Event
+		a.last, a.session = rt.Event, rt.Session
 	}
 	var out []Edge
 	for _, k := range order {
 		a := m[k]
-		label := []string{"announces " + k.prefix}
-		if a.withdraw > 0 {
-			label = []string{k.prefix + " announced " + strconv.Itoa(a.announce) + "×, withdrawn " + strconv.Itoa(a.withdraw) + "×", "now " + stateWord(a.last)}
+		// A route dies with its session: an announcement whose session ended is gone too.
+		now, gone := "announced", false
+		switch st := state[a.session]; {
+		case a.last == "withdraw":
+			now, gone = "withdrawn", true
+		case st != "" && st != "established":
+			now, gone = "gone: session "+st, true
 		}
-		out = append(out, Edge{From: k.from, To: k.to, Kind: EdgeAnnounce, Label: label, Warn: a.last == "withdraw"})
+		label := []string{"announces " + k.prefix}
+		if a.withdraw > 0 || gone {
+			label = []string{k.prefix + " announced " + strconv.Itoa(a.announce) + "×, withdrawn " + strconv.Itoa(a.withdraw) + "×", "now " + now}
+		}
+		out = append(out, Edge{From: k.from, To: k.to, Kind: EdgeAnnounce, Label: label, Warn: gone})
 	}
 	return out
-}
-
-func stateWord(event string) string {
-	if event == "withdraw" {
-		return "withdrawn"
-	}
-	return "announced"
 }
 
 // noteVIPs adds to each node the VIP -> DIP mappings it takes part in, from the NAT table.
