@@ -14,6 +14,9 @@ const NoFlow = ^uint32(0)
 // Stats.Overflow and ignored. Real journeys have a handful of hops.
 const maxJourneyObs = 16
 
+// segCacheSize is the number of entries of the segment cache (a power of two).
+const segCacheSize = 4096
+
 // maxDupRefs bounds the duplicate packets kept as evidence.
 const maxDupRefs = 1000
 
@@ -98,10 +101,11 @@ type Tracker struct {
 	pending        int // journeys in the ring
 	stats          Stats
 
-	segs    []segRec
-	segIdx  segIndex
-	origins map[originKey]netip.AddrPort
-	dupRefs []PacketRef
+	segs     []segRec
+	segIdx   segIndex
+	segCache [segCacheSize]uint64 // flow<<32 | segment; see intern
+	origins  map[originKey]netip.AddrPort
+	dupRefs  []PacketRef
 
 	scratch   []hopObs
 	elems     []pathElem
@@ -426,10 +430,25 @@ func (t *Tracker) userOffset(point int) int64 {
 // intern returns the index of h's segment, creating it (and deciding whether its source is
 // the conversation's originator at this point) on first sight.
 func (t *Tracker) intern(h *Header, p *decode.Packet, flow uint32) uint32 {
-	hash := hashHeader(h)
-	if i, ok := t.segIdx.get(hash, h, t.segs); ok {
-		return i
+	// Most packets repeat the segment of the flow's previous packet in their direction: a
+	// small direct-mapped cache by flow and ports answers them with one comparison.
+	c := &t.segCache[(flow*0x9e3779b1^uint32(h.Inner.SrcPort)<<16^uint32(h.Inner.DstPort))&(segCacheSize-1)]
+	if flow != NoFlow && uint32(*c>>32) == flow {
+		if i := uint32(*c); int(i) < len(t.segs) && t.segs[i].h == *h {
+			return i
+		}
 	}
+	hash := hashHeader(h)
+	i, ok := t.segIdx.get(hash, h, t.segs)
+	if !ok {
+		i = t.newSegment(h, p, flow, hash)
+	}
+	*c = uint64(flow)<<32 | uint64(i)
+	return i
+}
+
+// newSegment interns h, seen first in p.
+func (t *Tracker) newSegment(h *Header, p *decode.Packet, flow uint32, hash uint64) uint32 {
 	i := uint32(len(t.segs))
 	t.segIdx.put(hash, i)
 	sr := segRec{h: *h, flow: flow, icmpErr: icmpError(p), first: p.Time, last: p.Time, lastPath: -1}
