@@ -119,6 +119,9 @@ func (a *App) globalKeys() []binding {
 			do: func() bool { a.show((a.cur + 1) % len(a.views)); return true }},
 		binding{keys: []keySpec{specialKey(tcell.KeyBacktab)}, label: "Shift+Tab", help: "previous view",
 			do: func() bool { a.show((a.cur + len(a.views) - 1) % len(a.views)); return true }},
+		binding{keys: []keySpec{specialKey(tcell.KeyEscape)}, label: "Esc",
+			help: "close a pane or go back (the focus returns to the view's first pane)",
+			do: a.escape},
 		binding{keys: []keySpec{runeKey('w')}, label: "w", help: "move the focus to the view's next pane (to scroll it)", hint: "w pane",
 			do: a.nextPane},
 		binding{keys: []keySpec{runeKey('/')}, label: "/", help: "filter the report (the analyze --filter language; empty clears)", hint: "/ filter",
@@ -270,6 +273,22 @@ func (a *App) nextPane() bool {
 	a.paneIdx[a.cur] = (a.paneIdx[a.cur] + 1) % len(ps)
 	a.focusPane()
 	return true
+}
+
+// escaper is a view with panes of its own to close on Esc.
+type escaper interface{ escape() bool }
+
+// escape closes what Esc closes: the view's own pane first, else the focus returns to the
+// view's first pane.
+func (a *App) escape() bool {
+	if e, ok := a.views[a.cur].(escaper); ok && e.escape() {
+		return true
+	}
+	if a.paneIdx[a.cur] != 0 {
+		a.setPane(0)
+		return true
+	}
+	return false
 }
 
 // setPane focuses pane p of the shown view (the views call it when a pane opens or closes).

@@ -176,6 +176,14 @@ func TestAppPathsKeys(t *testing.T) {
 	h.key(tcell.KeyDown)
 	h.key(tcell.KeyDown)
 	h.waitFor("p4 return · 2 hops · 20 packets · DSR: the return bypasses the Mux · 2 lost", "paired: p3 forward")
+	// w gives the hop table the keys (the list's selection stays), Esc gives them back.
+	h.press("w")
+	h.key(tcell.KeyUp)
+	time.Sleep(50 * time.Millisecond)
+	h.waitFor("p4 return · 2 hops")
+	h.key(tcell.KeyEscape)
+	h.key(tcell.KeyUp)
+	h.waitFor("p2 return · 2 hops", "paired: p1 forward")
 }
 
 // TestAppPacketsOfPath walks from the Paths view into the packets of the sample's long path,

@@ -170,7 +170,8 @@ func newPacketsView(a *App) view {
 	}
 	v.keyList = []binding{
 		{keys: []keySpec{specialKey(tcell.KeyEnter)}, label: "Enter", help: "open the detail pane of the selected packet (in the layer tree: open or close a layer)", hint: "Enter detail", do: v.enter},
-		{keys: []keySpec{specialKey(tcell.KeyEscape)}, label: "Esc", help: "close the detail pane; again: back to the view the packets came from", hint: "Esc back", do: v.escape},
+		// Esc is the app's binding (it calls escape); listed here for the footer and help.
+		{keys: []keySpec{specialKey(tcell.KeyEscape)}, label: "Esc", help: "close the detail pane; again: back to the view the packets came from", hint: "Esc back"},
 	}
 	return v
 }
@@ -260,6 +261,8 @@ func (v *packetsView) enter() bool {
 	return true
 }
 
+// escape closes the detail pane, else goes back to the view the packets came from (the app's
+// Esc binding calls it).
 func (v *packetsView) escape() bool {
 	if v.open {
 		v.closeDetail()
