@@ -121,7 +121,7 @@ func (a *App) globalKeys() []binding {
 			do: func() bool { a.show((a.cur + len(a.views) - 1) % len(a.views)); return true }},
 		binding{keys: []keySpec{specialKey(tcell.KeyEscape)}, label: "Esc",
 			help: "close a pane or go back (the focus returns to the view's first pane)",
-			do: a.escape},
+			do:   a.escape},
 		binding{keys: []keySpec{runeKey('w')}, label: "w", help: "move the focus to the view's next pane (to scroll it)", hint: "w pane",
 			do: a.nextPane},
 		binding{keys: []keySpec{runeKey('/')}, label: "/", help: "filter the report (the analyze --filter language; empty clears)", hint: "/ filter",
