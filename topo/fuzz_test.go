@@ -2,12 +2,17 @@ package topo
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/stackflow/stackflow/flows"
 )
 
 // ifaceName finds etl2pcapng interface names (DESIGN.md section 1) in a capture's bytes.
@@ -61,6 +66,53 @@ func FuzzDOTLabel(f *testing.F) {
 		}
 		if nodes != len(g.Nodes) || edges != len(g.Edges) {
 			t.Fatalf("Graphviz read %d nodes and %d edges, the graph has %d and %d\n%s", nodes, edges, len(g.Nodes), len(g.Edges), dot)
+		}
+	})
+}
+
+// FuzzBuild feeds arbitrary reports (JSON, as scripts may hand-edit them) to Build, BuildPath and
+// WriteDOT: no panic, every path id drawable or an ErrUnknownPath, every label well-formed.
+// Inputs are JSON documents of a few kB, slow to minimise: run it with -fuzzminimizetime=3s.
+func FuzzBuild(f *testing.F) {
+	small, err := json.Marshal(pocReport())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(small)
+	// The real report trimmed to its main path and that path's pair: large seeds make every new
+	// input slow to minimise.
+	real := analyzeSample(f, "samples/azurestack-poc.pcapng")
+	if i := slices.IndexFunc(real.Paths, func(p flows.Path) bool { return p.ID == longestForward(real) }); i >= 0 {
+		keep := []flows.Path{real.Paths[i]}
+		if j := pairOf(real, i); j >= 0 {
+			keep = append(keep, real.Paths[j])
+		}
+		real.Paths = keep
+	}
+	real.Flows, real.NAT, real.Capture.Points = nil, real.NAT[:min(len(real.NAT), 2)], nil
+	real.BGP.Events, real.Findings, real.Protocols, real.Tunnels = nil, nil, nil, nil
+	if b, err := json.Marshal(real); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"paths":[{"id":"p1","hops":[]}],"nodes":[{"id":""}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r flows.Report
+		if json.Unmarshal(data, &r) != nil {
+			return
+		}
+		checkHTMLLabels(t, dotOf(t, Build(&r), DOTOptions{Legend: true, MACs: true}))
+		for i, p := range r.Paths {
+			if i == 3 {
+				break
+			}
+			g, err := BuildPath(&r, p.ID)
+			if err != nil {
+				t.Fatalf("path %q of the report: %v", p.ID, err)
+			}
+			checkHTMLLabels(t, dotOf(t, g, DOTOptions{Legend: true}))
+		}
+		if _, err := BuildPath(&r, "\x00no such path"); !errors.Is(err, ErrUnknownPath) {
+			t.Fatalf("unknown path: %v", err)
 		}
 	})
 }

@@ -124,6 +124,9 @@ type Edge struct {
 // make a node a VIP. Columns follow the forward direction, so the ClientVM -> NATVM -> BGPVM ->
 // MuxVM -> host -> PortalVM chain reads left to right.
 func Build(r *flows.Report) *Graph {
+	if r == nil {
+		r = &flows.Report{}
+	}
 	b := newBuilder(r)
 	g := &Graph{Kind: KindTopology, Title: "stackflow topology", Subtitle: subtitle(r)}
 	if len(r.Nodes) == 0 {

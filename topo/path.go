@@ -20,6 +20,9 @@ var ErrUnknownPath = errors.New("no such path in the report")
 // conversation's two ends close the loop on either side. pathID may name either direction; the
 // pair is the opposite-direction path sharing the most flows.
 func BuildPath(r *flows.Report, pathID string) (*Graph, error) {
+	if r == nil {
+		r = &flows.Report{}
+	}
 	idx := slices.IndexFunc(r.Paths, func(p flows.Path) bool { return p.ID == pathID })
 	if idx < 0 {
 		return nil, fmt.Errorf("path %q: %w (%s)", pathID, ErrUnknownPath, pathRange(r))
@@ -27,6 +30,13 @@ func BuildPath(r *flows.Report, pathID string) (*Graph, error) {
 	fwd, ret := idx, pairOf(r, idx)
 	if r.Paths[idx].Direction == "return" {
 		fwd, ret = ret, idx
+	}
+	// A path without hops has nothing to draw; the title still names it.
+	if fwd >= 0 && len(r.Paths[fwd].Hops) == 0 {
+		fwd = -1
+	}
+	if ret >= 0 && len(r.Paths[ret].Hops) == 0 {
+		ret = -1
 	}
 	b := newBuilder(r)
 	g := &Graph{Kind: KindPath}
@@ -38,6 +48,9 @@ func BuildPath(r *flows.Report, pathID string) (*Graph, error) {
 		ids = append(ids, r.Paths[ret].ID)
 	}
 	g.Title = "stackflow path " + strings.Join(ids, " + ")
+	if len(ids) == 0 {
+		g.Title = "stackflow path " + pathID + ": no hops to draw"
+	}
 	g.Subtitle = joinNonEmpty(" · ", pathSummary(r, fwd, ret), subtitle(r))
 
 	endNodes := map[string]int{} // machine id -> index in g.Nodes
