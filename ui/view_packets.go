@@ -307,6 +307,8 @@ func (v *packetsView) showDetail() {
 	}
 	d := describePacket(r.Data, r.LinkType, v.vxlan)
 	v.detail = &d
+	// The dump gets the lines it needs (up to 16), the layer tree the rest.
+	v.root.ResizeItem(v.hex, min((len(r.Data)+15)/16, 16), 0)
 	root := tview.NewTreeNode(fmt.Sprintf("%d bytes captured", len(r.Data))).SetSelectable(false)
 	for li, l := range d.Layers {
 		n := tview.NewTreeNode(tview.Escape(layerSummary(l))).SetReference(li).SetExpanded(false).

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -161,8 +162,23 @@ func runUI(cmd *cobra.Command, e env, f uiFlags, args []string) (err error) {
 			return usageErr("--filter %q: %v", f.filter, err)
 		}
 	}
-	app := ui.New(model, ui.Options{Title: strings.Join(args, " "), Logger: logger.Logger, LogPath: logPath, VXLANPorts: opts.VXLANPorts})
+	app := ui.New(model, ui.Options{Title: inputsTitle(args), Logger: logger.Logger, LogPath: logPath, VXLANPorts: opts.VXLANPorts})
 	return runGuarded(cmd.Context(), app.Run, e.stderr, logger.Logger)
+}
+
+// inputsTitle names the inputs in the UI's context line: the file, or how many files and the
+// directory they share.
+func inputsTitle(args []string) string {
+	if len(args) == 1 {
+		return args[0]
+	}
+	dir := filepath.Dir(args[0])
+	for _, a := range args[1:] {
+		if filepath.Dir(a) != dir {
+			return fmt.Sprintf("%d inputs", len(args))
+		}
+	}
+	return fmt.Sprintf("%d files in %s", len(args), dir)
 }
 
 // runGuarded runs the app; a panic (the terminal already restored by the UI library, which

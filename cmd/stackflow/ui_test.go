@@ -23,6 +23,26 @@ func TestUIRefusesWithoutTerminal(t *testing.T) {
 	}
 }
 
+func TestInputsTitle(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"one file", []string{"samples/a.pcapng"}, "samples/a.pcapng"},
+		// One capture per point usually sits in one directory: say so instead of listing them.
+		{"one directory", []string{"lab/a.pcap.gz", "lab/b.pcap.gz"}, "2 files in lab"},
+		{"several directories", []string{"a.pcap", "x/b.pcap", "-"}, "3 inputs"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := inputsTitle(c.args); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
 func TestUIOptions(t *testing.T) {
 	cases := []struct {
 		name string
