@@ -385,6 +385,14 @@ func TestBuildPath(t *testing.T) {
 			t.Errorf("nodes %d, edges %v", len(g.Nodes), sigs(g))
 		}
 	})
+	t.Run("no hops", func(t *testing.T) {
+		// Why: a hand-edited report may hold a path without hops; it draws as an empty diagram.
+		r := &flows.Report{Paths: []flows.Path{{ID: "p1", Direction: "forward"}}}
+		g, err := BuildPath(r, "p1")
+		if err != nil || len(g.Nodes) != 0 || !strings.Contains(g.Title, "no hops") {
+			t.Errorf("graph %+v, err %v", g, err)
+		}
+	})
 	t.Run("unknown id", func(t *testing.T) {
 		_, err := BuildPath(r, "p99")
 		if !errors.Is(err, ErrUnknownPath) || !strings.Contains(err.Error(), `"p99"`) || !strings.Contains(err.Error(), "p1 .. p3") {
