@@ -156,6 +156,9 @@ func (a *Analyzer) pathOf(i int, p journey.Path) Path {
 		DSR:       p.DSR,
 		Packets:   int(p.Packets),
 	}
+	if p.Pair >= 0 {
+		out.Pair = fmt.Sprintf("p%d", p.Pair+1)
+	}
 	for _, f := range p.Flows {
 		if f != journey.NoFlow && f != 0 {
 			out.FlowIDs = append(out.FlowIDs, flowID(f))

@@ -202,6 +202,8 @@ type Path struct {
 	Hops      []Hop    `json:"hops"`
 	DSR       bool     `json:"dsr"`
 	Packets   int      `json:"packets"`
+	// Pair is the path of the other direction of the same conversation, when one was seen.
+	Pair string `json:"pair,omitempty"`
 }
 
 // Hop is one observation of the journey at one location, in path order.

@@ -202,10 +202,18 @@ func endpointText(addr string, port *uint16) string {
 	return addr + ":" + strconv.Itoa(int(*port))
 }
 
-// pairOf finds the opposite-direction path that shares the most flow ids with path i (the same
-// conversation seen the other way), the nearest in report order on a tie; -1 when none shares any.
+// pairOf finds the path of the other direction of path i's conversation: the report's pair when
+// it names one, else the opposite-direction path that shares the most flow ids with it, the
+// nearest in report order on a tie; -1 when none shares any.
 func pairOf(r *flows.Report, i int) int {
 	p := &r.Paths[i]
+	if p.Pair != "" {
+		for j := range r.Paths {
+			if r.Paths[j].ID == p.Pair {
+				return j
+			}
+		}
+	}
 	mine := map[string]bool{}
 	for _, f := range p.FlowIDs {
 		mine[f] = true
