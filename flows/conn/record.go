@@ -80,25 +80,16 @@ type Endpoint struct {
 // history, Community ID, handshake RTT and tunnel links. It holds no pointers, so a slice of
 // them costs the garbage collector nothing; its size is documented in the package comment.
 type Record struct {
-	// ID numbers flows from 1 in order of first appearance, across finished and active flows,
-	// and never changes; 0 means "no flow". The report's "f<ID>" comes from it.
-	ID uint32
-	// Parent is the outer flow that carried this flow's first tunnelled packet; Parent2 a
-	// second, different one (typically the return direction's outer flow, whose UDP source
-	// port hashes differently). Further carriers are not linked. 0 means none.
-	Parent, Parent2 uint32
-	// NChildren counts the flows this (outer) flow carried; Children lists the first MaxChildren.
-	NChildren uint32
-	Key       Key
+	// Fields are ordered by how often Table.Update touches them: a packet's work stays within
+	// as few cache lines as possible.
+	Key Key
 	// First and Last are the capture times (ns since the Unix epoch) of the first and latest packet.
 	First, Last int64
 	Orig, Resp  Endpoint
-	Children    [MaxChildren]uint32
-	// RTT is the handshake round trip as seen at this point: SYN to the ACK that completes the
-	// handshake. RTTResp is its first part, SYN to SYN-ACK (this point to the responder and
-	// back); RTT-RTTResp is this point to the originator and back. Valid when HasRTT.
-	RTT, RTTResp int64
-	HasRTT       bool
+	// ID numbers flows from 1 in order of first appearance, across finished and active flows,
+	// and never changes; 0 means "no flow". The report's "f<ID>" comes from it.
+	ID     uint32
+	HasRTT bool
 	// Flipped is set when the originator was chosen by heuristic rather than by who sent first:
 	// a SYN-ACK or an ICMP reply seen first, or a packet from a likely server port (history '^').
 	Flipped bool
@@ -106,7 +97,18 @@ type Record struct {
 	origLo  bool // the originator is the key's low side
 	echo    bool // an ICMP echo flow: the ports hold the echo identifier
 	hist    history
-	cid     [sha1.Size]byte
+	// Parent is the outer flow that carried this flow's first tunnelled packet; Parent2 a
+	// second, different one (typically the return direction's outer flow, whose UDP source
+	// port hashes differently). Further carriers are not linked. 0 means none.
+	Parent, Parent2 uint32
+	// NChildren counts the flows this (outer) flow carried; Children lists the first MaxChildren.
+	NChildren uint32
+	Children  [MaxChildren]uint32
+	cid       [sha1.Size]byte
+	// RTT is the handshake round trip as seen at this point: SYN to the ACK that completes the
+	// handshake. RTTResp is its first part, SYN to SYN-ACK (this point to the responder and
+	// back); RTT-RTTResp is this point to the originator and back. Valid when HasRTT.
+	RTT, RTTResp int64
 }
 
 // Src returns the originator's address.

@@ -50,11 +50,13 @@ type Stats struct {
 
 // flow is an active flow: its record plus bookkeeping dropped when it finishes.
 type flow struct {
+	// Ordered, with Record's fields, so that what every packet touches comes first.
+	class uint8  // timeout class, classNone before the first packet is applied
+	seen  uint16 // history letters already recorded, per direction
+	epoch uint32 // bumps when the flow is queued anew; older queue entries are stale
+	dir   [2]tcpDir
 	rec   Record
 	tcp   tcpTrack
-	epoch uint32 // bumps when the flow is queued anew; older queue entries are stale
-	seen  uint16 // history letters already recorded, per direction
-	class uint8  // timeout class, classNone before the first packet is applied
 }
 
 // Table is the flow table. It is not safe for concurrent use.
@@ -328,6 +330,9 @@ func (t *Table) Flush() {
 	idxs := make([]int32, 0, t.index.n)
 	t.index.each(func(idx int32) { idxs = append(idxs, idx) })
 	slices.SortFunc(idxs, func(a, b int32) int { return cmpID(t.flows.at(a).rec.ID, t.flows.at(b).rec.ID) })
+	if t.cfg.OnFinish == nil {
+		t.finished = slices.Grow(t.finished, len(idxs)) // one allocation, not a doubling per flow
+	}
 	for _, idx := range idxs {
 		t.finish(idx, Flushed)
 	}

@@ -18,9 +18,9 @@ type tcpDir struct {
 	prev                      EndpointState
 }
 
-// tcpTrack is the per-flow TCP bookkeeping that the finished Record does not need.
+// tcpTrack is the per-flow handshake bookkeeping that the finished Record does not need; the
+// sequence tracking per direction is flow.dir (0: originator, 1: responder).
 type tcpTrack struct {
-	dir                 [2]tcpDir // 0: originator, 1: responder
 	synTime, synAckTime int64
 	synSeq, synAckSeq   uint32
 	sawSYN, sawSYNACK   bool
@@ -35,7 +35,7 @@ func setState(e *Endpoint, d *tcpDir, s EndpointState) {
 // reports whether an endpoint state changed.
 func (f *flow) tcpPacket(orig bool, p *decode.Packet, now int64) (changed bool) {
 	ep, peer := &f.rec.Orig, &f.rec.Resp
-	d, pd := &f.tcp.dir[0], &f.tcp.dir[1]
+	d, pd := &f.dir[0], &f.dir[1]
 	if !orig {
 		ep, peer = peer, ep
 		d, pd = pd, d
@@ -251,9 +251,9 @@ func (f *flow) tcpReuse(orig bool, p *decode.Packet) bool {
 	if o != Closed && o != Reset && r != Closed && r != Reset {
 		return false
 	}
-	d := &f.tcp.dir[0]
+	d := &f.dir[0]
 	if !orig {
-		d = &f.tcp.dir[1]
+		d = &f.dir[1]
 	}
 	return p.TCPSeq != d.start
 }
