@@ -168,6 +168,16 @@ func (t *Tracker) Pending() int { return t.ring.len() }
 // PendingJourneys returns the number of journeys not yet finished.
 func (t *Tracker) PendingJourneys() int { return t.pending }
 
+// Prefetch starts loading the fingerprint index entry that Observe(p) will read first, so a
+// caller with other work to do for p (the flow table, say) can hide most of that memory
+// access behind it. Observe prefetches too; calling Prefetch earlier only makes it sooner.
+func (t *Tracker) Prefetch(p *decode.Packet) {
+	if p.Fingerprint != 0 {
+		key, _ := journeyKey(p)
+		t.fps.prefetch(key)
+	}
+}
+
 // Observe adds one packet observation. Packets must arrive in timestamp order across all
 // capture points (small disorder is tolerated). flow is the packet's flow-table index, kept as
 // evidence; pass NoFlow without a flow table. p is not retained.
@@ -176,10 +186,7 @@ func (t *Tracker) Observe(p *decode.Packet, flow uint32) {
 	if p.Time > t.now {
 		t.now = p.Time
 	}
-	if p.Fingerprint != 0 {
-		key, _ := journeyKey(p)
-		t.fps.prefetch(key)
-	}
+	t.Prefetch(p)
 	t.expire()
 	if p.Fingerprint == 0 || !p.HasIP {
 		t.stats.Uncorrelated++
