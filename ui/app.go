@@ -50,6 +50,8 @@ type App struct {
 	filterEr *tview.TextView
 	footer   *tview.TextView
 	help     *tview.TextView
+	pal      palette
+	screen   tcell.Screen // the terminal's screen, handed to tview when Run starts
 	helpOpen bool
 	filterOn bool
 	status   string
@@ -80,8 +82,10 @@ func setTheme() {
 	})
 }
 
-// New builds the app over m. Call Run to show it.
-func New(m *Model, opts Options) *App {
+// New builds the app over m. Call Run to show it. Without Options.Screen it prepares the
+// terminal's screen, which fails when there is no usable terminal; the terminal is taken over
+// only when Run starts.
+func New(m *Model, opts Options) (*App, error) {
 	setTheme()
 	a := &App{
 		tv:    tview.NewApplication(),
@@ -96,6 +100,14 @@ func New(m *Model, opts Options) *App {
 	}
 	if opts.Screen != nil {
 		a.tv.SetScreen(opts.Screen)
+		a.pal = paletteFor(opts.Screen)
+	} else {
+		scr, err := tcell.NewScreen()
+		if err != nil {
+			return nil, fmt.Errorf("no usable terminal: %w", err)
+		}
+		a.screen = scr
+		a.pal = paletteFor(scr)
 	}
 	a.views = registerViews(a)
 	a.paneIdx = make([]int, len(a.views))
@@ -104,7 +116,7 @@ func New(m *Model, opts Options) *App {
 	m.Listen(a.changed)
 	a.apply(ReportChanged | PacketsChanged)
 	a.show(viewPaths)
-	return a
+	return a, nil
 }
 
 // globalKeys is the app-wide key table, consulted after the shown view's.
@@ -233,7 +245,10 @@ func (a *App) Run(ctx context.Context) error {
 	defer stop()
 	defer close(a.done)
 	defer a.model.Close()
-	a.log.Info("ui start", "title", a.opts.Title)
+	a.log.Info("ui start", "title", a.opts.Title, "monochrome", a.pal.mono)
+	if a.screen != nil {
+		a.tv.SetScreen(a.screen)
+	}
 	err := a.tv.Run()
 	a.log.Info("ui stop", "err", err)
 	return err
@@ -337,38 +352,19 @@ func (a *App) drawChrome() {
 		}
 	}
 	a.tabs.SetText(tb.String())
-	a.context.SetText(contextLine(a.opts.Title, a.model.FullReport(), a.model.Report()))
+	a.context.SetText(contextLine(a.pal, a.opts.Title, a.model.FullReport(), a.model.Report()))
 
 	var ft string
 	if a.status != "" {
-		ft = colorTag(a.statusT) + tview.Escape(a.status) + "[-:-:-]"
+		ft = a.pal.tag(a.statusT) + tview.Escape(a.status) + "[-:-:-]"
 	} else {
 		ft = "[::d]" + tview.Escape(footerHints(a.views[a.cur].keys(), a.globals)) + "[-:-:-]"
 	}
 	a.footer.SetText(ft)
 }
 
-// colorTag is a tone as a tview colour tag, for text views.
-func colorTag(t tone) string {
-	switch t {
-	case toneGood:
-		return "[green]"
-	case toneWarn:
-		return "[yellow]"
-	case toneBad:
-		return "[red::b]"
-	case toneInfo:
-		return "[teal]"
-	case toneDim:
-		return "[::d]"
-	case toneHead:
-		return "[::b]"
-	}
-	return "[-:-:-]"
-}
-
 // contextLine summarises the inputs and what the filter keeps.
-func contextLine(title string, full, shown *flows.Report) string {
+func contextLine(pal palette, title string, full, shown *flows.Report) string {
 	parts := []string{fmt.Sprintf("%d packets", full.Capture.Packets)}
 	count := func(n, all int, what string) string {
 		if shown == full || all == 0 {
@@ -381,7 +377,7 @@ func contextLine(title string, full, shown *flows.Report) string {
 		count(len(shown.Flows), len(full.Flows), "flow"),
 		count(len(shown.Findings), len(full.Findings), "finding"))
 	if shown.Filter != "" {
-		parts = append(parts, "[yellow]filter: "+tview.Escape(shown.Filter)+"[-]")
+		parts = append(parts, pal.tag(toneWarn)+"filter: "+tview.Escape(shown.Filter)+"[-:-:-]")
 	}
 	if title != "" {
 		parts = append(parts, tview.Escape(title))
@@ -419,7 +415,7 @@ func (a *App) filterDone(key tcell.Key) {
 		text := a.filterIn.GetText()
 		if err := a.model.SetFilter(text); err != nil {
 			a.log.Info("filter rejected", "expr", text, "err", err)
-			a.filterEr.SetText(filterErrorLine(len(a.filterIn.GetLabel()), err))
+			a.filterEr.SetText(a.pal.tag(toneBad) + filterErrorLine(len(a.filterIn.GetLabel()), err) + "[-:-:-]")
 			a.layout.ResizeItem(a.filterEr, 1, 0)
 			return
 		}
@@ -439,9 +435,9 @@ func filterErrorLine(labelWidth int, err error) string {
 	var fe *flows.FilterError
 	if errors.As(err, &fe) {
 		pad := strings.Repeat(" ", labelWidth+max(fe.Column, 1)-1)
-		return "[red::b]" + pad + "^ column " + fmt.Sprint(fe.Column) + ": " + tview.Escape(fe.Msg) + "[-:-:-]"
+		return pad + "^ column " + fmt.Sprint(fe.Column) + ": " + tview.Escape(fe.Msg)
 	}
-	return "[red::b]" + tview.Escape(err.Error()) + "[-:-:-]"
+	return tview.Escape(err.Error())
 }
 
 // openHelp shows the help screen, generated from the key tables.
@@ -452,10 +448,9 @@ func (a *App) openHelp() {
 		secs = append(secs, helpSection{title: fmt.Sprintf("%d %s", i+1, v.title()), bindings: v.keys()})
 	}
 	secs = append(secs, helpSection{title: "Tables and panes", bindings: moveBindings})
-	text := helpText(secs)
-	text += "\nThe filter field: Enter applies (an empty filter shows everything), Esc cancels;\n" +
-		"an error marks the column where the expression goes wrong. Filters narrow what\n" +
-		"is shown; ids (p7, f12) stay those of the whole analysis.\n"
+	text := helpText(secs) + "\n" + strings.Join(wrapWords("The filter field: Enter applies (an empty filter shows everything), "+
+		"Esc cancels; an error marks the column where the expression goes wrong. Filters narrow what "+
+		"is shown; ids (p7, f12) stay those of the whole analysis, as analyze and export name them.", helpWidth), "\n") + "\n"
 	if a.opts.LogPath != "" {
 		text += "\nLog: " + a.opts.LogPath + "\n"
 	}

@@ -63,8 +63,12 @@ type helpSection struct {
 	bindings []binding
 }
 
-// helpText renders the help screen from the key tables: one section per table, one line per
-// binding, keys aligned in a column.
+// helpWidth is the width the help text is laid out for: it fits an 80-column terminal inside
+// the help screen's border.
+const helpWidth = 76
+
+// helpText renders the help screen from the key tables: one section per table, one entry per
+// binding, keys aligned in a column and descriptions wrapped under themselves.
 func helpText(sections []helpSection) string {
 	width := 0
 	for _, s := range sections {
@@ -83,10 +87,39 @@ func helpText(sections []helpSection) string {
 		out.WriteString(s.title + "\n")
 		for _, b := range s.bindings {
 			pad := width - len([]rune(b.label))
-			fmt.Fprintf(&out, "  %s%s  %s\n", b.label, strings.Repeat(" ", pad), b.help)
+			indent := strings.Repeat(" ", 2+width+2)
+			for i, line := range wrapWords(b.help, helpWidth-len(indent)) {
+				if i == 0 {
+					fmt.Fprintf(&out, "  %s%s  %s\n", b.label, strings.Repeat(" ", pad), line)
+				} else {
+					out.WriteString(indent + line + "\n")
+				}
+			}
 		}
 	}
 	return out.String()
+}
+
+// wrapWords breaks text into lines of at most width characters at spaces (a longer word
+// gets a line of its own).
+func wrapWords(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = w
+		case len([]rune(line))+1+len([]rune(w)) <= width:
+			line += " " + w
+		default:
+			lines = append(lines, line)
+			line = w
+		}
+	}
+	if line != "" || len(lines) == 0 {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 // footerHints renders the footer from the bindings' hints: "Enter packets  / filter".

@@ -53,6 +53,16 @@ func TestHelpText(t *testing.T) {
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
+	// A long description wraps under itself, not under the keys.
+	long := helpText([]helpSection{{title: "T", bindings: []binding{{label: "Enter", help: strings.Repeat("word ", 30)}}}})
+	for i, line := range strings.Split(strings.TrimSuffix(long, "\n"), "\n") {
+		if len(line) > helpWidth {
+			t.Errorf("line %d is %d wide", i, len(line))
+		}
+		if i > 1 && !strings.HasPrefix(line, "         word") {
+			t.Errorf("continuation %q not under the description", line)
+		}
+	}
 	if f := footerHints([]binding{{hint: "Enter packets"}, {label: "x"}}, []binding{{hint: "q quit"}}); f != "Enter packets  q quit" {
 		t.Errorf("footer %q", f)
 	}
@@ -62,7 +72,7 @@ func TestHelpText(t *testing.T) {
 // documented, and no key means two things in one view (a view key shadowing a global key
 // would silently disable it there).
 func TestKeyTables(t *testing.T) {
-	a := New(NewModel(fixtureReport(), nil, nil), Options{Screen: tcell.NewSimulationScreen("UTF-8")})
+	a := mustNew(t, NewModel(fixtureReport(), nil, nil), Options{Screen: tcell.NewSimulationScreen("UTF-8")})
 	for i, v := range a.views {
 		t.Run(v.title(), func(t *testing.T) {
 			seen := map[keySpec]string{}

@@ -14,9 +14,8 @@ import (
 // tests check on fixture reports; a rowTable then shows rows in a tview.Table, building cells
 // only for the rows on screen.
 
-// tone is a cell's meaning; the terminal decides how much colour it gets (tcell maps colours
-// down to what the terminal has and drops them under NO_COLOR, and the words carry the meaning
-// without colour).
+// tone is a cell's meaning; a palette turns it into colour or, on a terminal without colour,
+// into attributes (the words carry the meaning either way).
 type tone uint8
 
 const (
@@ -29,14 +28,36 @@ const (
 	toneInfo        // identifiers and neutral highlights
 )
 
+// palette renders tones for the terminal at hand. With colours (8 or more), tones are basic
+// ANSI colours, which tcell maps to what the terminal has. Without (NO_COLOR, vt100), only
+// attributes are used: tcell would draw a dark foreground colour as reverse video there, which
+// reads as a selection.
+type palette struct {
+	mono bool
+}
+
+// paletteFor chooses the palette for a screen.
+func paletteFor(s tcell.Screen) palette { return palette{mono: s.Colors() < 8} }
+
 // style returns the tcell style of a tone.
-func (t tone) style() tcell.Style {
+func (p palette) style(t tone) tcell.Style {
 	s := tcell.StyleDefault
 	switch t {
 	case toneHead:
 		return s.Bold(true)
 	case toneDim:
 		return s.Dim(true)
+	}
+	if p.mono {
+		switch t {
+		case toneWarn:
+			return s.Bold(true)
+		case toneBad:
+			return s.Bold(true).Underline(true)
+		}
+		return s
+	}
+	switch t {
 	case toneGood:
 		return s.Foreground(tcell.ColorGreen)
 	case toneWarn:
@@ -47,6 +68,36 @@ func (t tone) style() tcell.Style {
 		return s.Foreground(tcell.ColorTeal)
 	}
 	return s
+}
+
+// tag returns the tview tag that starts text in a tone; "[-:-:-]" ends it.
+func (p palette) tag(t tone) string {
+	switch t {
+	case toneHead:
+		return "[::b]"
+	case toneDim:
+		return "[::d]"
+	}
+	if p.mono {
+		switch t {
+		case toneWarn:
+			return "[::b]"
+		case toneBad:
+			return "[::bu]"
+		}
+		return "[-:-:-]"
+	}
+	switch t {
+	case toneGood:
+		return "[green]"
+	case toneWarn:
+		return "[yellow]"
+	case toneBad:
+		return "[red::b]"
+	case toneInfo:
+		return "[teal]"
+	}
+	return "[-:-:-]"
 }
 
 // cell is one table cell.
@@ -88,6 +139,7 @@ type rowContent struct {
 	n      int
 	at     func(i int) row
 	cache  map[int]row
+	pal    *palette
 }
 
 func (rc *rowContent) GetRowCount() int    { return rc.n + 1 }
@@ -99,7 +151,7 @@ func (rc *rowContent) GetCell(r, col int) *tview.TableCell {
 	}
 	if r == 0 {
 		return tview.NewTableCell(tview.Escape(rc.header[col])).SetSelectable(false).
-			SetStyle(toneHead.style().Underline(true))
+			SetStyle(rc.pal.style(toneHead).Underline(true))
 	}
 	if r < 0 || r > rc.n {
 		return nil
@@ -113,7 +165,7 @@ func (rc *rowContent) GetCell(r, col int) *tview.TableCell {
 		return tview.NewTableCell("")
 	}
 	cl := rw.cells[col]
-	st := cl.tone.style()
+	st := rc.pal.style(cl.tone)
 	if rw.group {
 		st = st.Bold(true)
 	}
@@ -131,9 +183,9 @@ type rowTable struct {
 	quiet   bool // selection set by reveal: no onMove
 }
 
-func newRowTable() *rowTable {
+func newRowTable(pal *palette) *rowTable {
 	t := &rowTable{Table: tview.NewTable()}
-	t.content = &rowContent{cache: map[int]row{}, at: func(int) row { return row{} }}
+	t.content = &rowContent{cache: map[int]row{}, at: func(int) row { return row{} }, pal: pal}
 	t.SetContent(t.content)
 	t.SetFixed(1, 0)
 	t.SetSelectable(true, false)

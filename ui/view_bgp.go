@@ -122,7 +122,7 @@ type bgpView struct {
 }
 
 func newBGPView(a *App) view {
-	v := &bgpView{a: a, sessions: newRowTable(), events: newRowTable(), routes: newRowTable()}
+	v := &bgpView{a: a, sessions: newRowTable(&a.pal), events: newRowTable(&a.pal), routes: newRowTable(&a.pal)}
 	v.head = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.evT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.rtT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)

@@ -148,7 +148,7 @@ type findingsView struct {
 }
 
 func newFindingsView(a *App) view {
-	v := &findingsView{a: a, list: newRowTable(), probs: newRowTable()}
+	v := &findingsView{a: a, list: newRowTable(&a.pal), probs: newRowTable(&a.pal)}
 	v.probT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.head = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.detail = tview.NewTextView().SetDynamicColors(true).SetWrap(true)
@@ -183,8 +183,9 @@ func (v *findingsView) refresh(m *Model, c Change) {
 	for _, f := range r.Findings {
 		count[f.Severity]++
 	}
-	v.head.SetText(fmt.Sprintf("[::b]%s[::-] · [red::b]%d error[-:-:-] · [yellow]%d warning[-] · [green]%d info[-]",
-		plural(len(r.Findings), "finding"), count["error"], count["warning"], count["info"]))
+	p := v.a.pal
+	v.head.SetText(fmt.Sprintf("[::b]%s[::-] · %s%d error[-:-:-] · %s%d warning[-:-:-] · %s%d info[-:-:-]",
+		plural(len(r.Findings), "finding"), p.tag(toneBad), count["error"], p.tag(toneWarn), count["warning"], p.tag(toneGood), count["info"]))
 	idx := sortedFindings(r)
 	v.list.setRows(findingHeader, len(idx), func(i int) row { return findingRow(idx[i], &r.Findings[idx[i]]) })
 	v.showSelected()
@@ -195,7 +196,7 @@ func (v *findingsView) refresh(m *Model, c Change) {
 		v.root.ResizeItem(v.probs, 0, 0)
 		return
 	}
-	v.probT.SetText(fmt.Sprintf("[yellow::b]Input problems[-:-:-] (%d: the inputs are damaged there; analysis went on past them)", len(probs)))
+	v.probT.SetText(fmt.Sprintf(v.a.pal.tag(toneWarn)+"[::b]Input problems[-:-:-] (%d: the inputs are damaged there; analysis went on past them)", len(probs)))
 	v.root.ResizeItem(v.probT, 1, 0)
 	v.root.ResizeItem(v.probs, min(len(probs)+1, 6), 0)
 }
@@ -222,7 +223,7 @@ func (v *findingsView) showSelected() {
 		v.detail.SetText("[::d]" + msg + "[-:-:-]")
 		return
 	}
-	v.detail.SetText(colorTag(severityTone(f.Severity)) + tview.Escape(findingDetail(f)) + "[-:-:-]")
+	v.detail.SetText(v.a.pal.tag(severityTone(f.Severity)) + tview.Escape(findingDetail(f)) + "[-:-:-]")
 }
 
 func (v *findingsView) enter() bool {

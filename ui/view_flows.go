@@ -117,7 +117,7 @@ type flowsView struct {
 }
 
 func newFlowsView(a *App) view {
-	v := &flowsView{a: a, table: newRowTable(), desc: true}
+	v := &flowsView{a: a, table: newRowTable(&a.pal), desc: true}
 	v.info = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.table.SetFixed(1, 1)
 	v.root = tview.NewFlex().SetDirection(tview.FlexRow).

@@ -150,7 +150,7 @@ type packetsView struct {
 }
 
 func newPacketsView(a *App) view {
-	v := &packetsView{a: a, list: newRowTable(), vxlan: a.opts.VXLANPorts, detailOf: -1}
+	v := &packetsView{a: a, list: newRowTable(&a.pal), vxlan: a.opts.VXLANPorts, detailOf: -1}
 	v.head = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.detailT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.tree = tview.NewTreeView().SetGraphics(true)
@@ -205,9 +205,9 @@ func (v *packetsView) refresh(m *Model, c Change) {
 	case st.Target.Empty():
 		head = "[::b]No packets chosen[::-]\n[::d]Choose a path (1) or a flow (2), or a finding (6) with packet evidence, and press Enter.[-:-:-]"
 	case st.Loading:
-		head = "[::b]" + tview.Escape(st.Target.Title) + "[::-]\n[yellow]loading… reading the captures again[-]"
+		head = "[::b]" + tview.Escape(st.Target.Title) + "[::-]\n" + v.a.pal.tag(toneWarn) + "loading… reading the captures again[-:-:-]"
 	case st.Err != nil:
-		head = "[::b]" + tview.Escape(st.Target.Title) + "[::-]\n[red::b]" + tview.Escape(st.Err.Error()) + "[-:-:-]"
+		head = "[::b]" + tview.Escape(st.Target.Title) + "[::-]\n" + v.a.pal.tag(toneBad) + tview.Escape(st.Err.Error()) + "[-:-:-]"
 	default:
 		head = "[::b]" + tview.Escape(st.Target.Title) + "[::-]\n[::d]" + tview.Escape(packetSummary(st.List)) + "[-:-:-]"
 	}
@@ -320,7 +320,7 @@ func (v *packetsView) showDetail() {
 		root.AddChild(n)
 	}
 	if d.Err != "" {
-		root.AddChild(tview.NewTreeNode(tview.Escape("decoding stopped: " + d.Err)).SetColor(tcell.ColorRed))
+		root.AddChild(tview.NewTreeNode(tview.Escape("decoding stopped: " + d.Err)).SetTextStyle(v.a.pal.style(toneBad)))
 	}
 	v.tree.SetRoot(root).SetTopLevel(1)
 	if kids := root.GetChildren(); len(kids) > 0 {

@@ -228,7 +228,7 @@ type pathsView struct {
 }
 
 func newPathsView(a *App) view {
-	v := &pathsView{a: a, list: newRowTable(), hops: newRowTable(), pair: newRowTable(), open: map[string]bool{}}
+	v := &pathsView{a: a, list: newRowTable(&a.pal), hops: newRowTable(&a.pal), pair: newRowTable(&a.pal), open: map[string]bool{}}
 	v.hopsT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.pairT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.root = tview.NewFlex().SetDirection(tview.FlexRow).

@@ -141,7 +141,7 @@ type topologyView struct {
 }
 
 func newTopologyView(a *App) view {
-	v := &topologyView{a: a, points: newRowTable(), nodes: newRowTable(), nat: newRowTable(), tunnels: newRowTable()}
+	v := &topologyView{a: a, points: newRowTable(&a.pal), nodes: newRowTable(&a.pal), nat: newRowTable(&a.pal), tunnels: newRowTable(&a.pal)}
 	v.pointsT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.nodesT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
 	v.natT = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
