@@ -193,7 +193,7 @@ type Analyzer struct {
 	trackerOffsets map[int]time.Duration
 	journeys       *journey.Result
 	rib            *rib
-	holdEvents     []BGPEvent
+	bgpLife        *bgpTimeline
 	mtu            mtuWatch
 	bgpMessages    []bgp.Message
 	dnsNames       map[netip.Addr]string
@@ -231,6 +231,7 @@ func NewAnalyzer(opts Options, problems *ProblemCollector) *Analyzer {
 		dec:      decode.NewDecoder(decode.Options{VXLANPorts: ports}),
 		tunnels:  map[tunnelKey]int{},
 		rib:      newRIB(int64(opts.Window)),
+		bgpLife:  newBGPTimeline(),
 	}
 	a.stages = newStages(a)
 	return a
@@ -473,8 +474,9 @@ func (a *Analyzer) Finish() *Report {
 		r.Protocols[name] = a.protocols[bitIndex(bit)]
 	}
 	a.addJourneys(r)
+	a.bgpLife.closeAt(a.end) // silences that lasted to the end, before the findings read them
 	a.addFindings(r)
-	r.BGP.Events = a.bgpEvents(r)
+	r.BGP.Events = a.bgpLife.sorted()
 	c := a.capture
 	c.Inputs = a.inputs
 	if c.Inputs == nil {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/stackflow/stackflow/decode"
-	"github.com/stackflow/stackflow/decode/bgp"
 )
 
 // Finding kinds (DESIGN.md section 6). Each rule below is one function over the finished report
@@ -131,68 +130,7 @@ func (a *Analyzer) findBGPSessions(r *Report) []Finding {
 				Addresses: []string{m.Src.Addr().String(), m.Dst.Addr().String()}},
 		})
 	}
-	// Silence longer than the hold time, per direction, while the capture went on.
-	type side struct {
-		session int
-		from    netip.AddrPort
-	}
-	last := map[side]int64{}
-	expired := map[side]bool{}
-	var captureEnd int64
-	if r.Capture.End != "" {
-		captureEnd, _ = ParseTime(r.Capture.End)
-	}
-	check := func(s side, now int64, ref *bgp.Message) {
-		prev, ok := last[s]
-		if !ok || expired[s] || s.session >= len(sessions) || sessions[s.session].HoldTime == nil {
-			return
-		}
-		hold := int64(*sessions[s.session].HoldTime) * int64(time.Second)
-		if hold == 0 || now-prev <= hold {
-			return
-		}
-		expired[s] = true
-		f := Finding{
-			Kind:     FindBGPHoldExpired,
-			Severity: "error",
-			Summary: fmt.Sprintf("session b%d: nothing from %s for %s, longer than the %ds hold time (from %s): the peer's hold timer expired",
-				s.session+1, s.from.Addr(), time.Duration(now-prev).Round(time.Millisecond), *sessions[s.session].HoldTime,
-				shortTime(FormatTime(prev))),
-			Evidence: Evidence{Addresses: []string{s.from.Addr().String()}},
-		}
-		if ref != nil {
-			f.Evidence.Packets = []PacketRef{{Point: a.pointID(ref.Last.Point), Number: ref.Last.Number}}
-		}
-		out = append(out, f)
-		a.holdEvents = append(a.holdEvents, BGPEvent{
-			Session: fmt.Sprintf("b%d", s.session+1),
-			Peer:    s.from.Addr().String(),
-			Event:   "hold_expired",
-			Time:    FormatTime(prev + hold),
-			Detail:  fmt.Sprintf("no message for longer than the %ds hold time", *sessions[s.session].HoldTime),
-		})
-	}
-	for i := range a.bgpMessages {
-		m := &a.bgpMessages[i]
-		s := side{m.Session, m.Src}
-		check(s, m.Time, m)
-		last[s] = m.Time
-	}
-	keys := make([]side, 0, len(last))
-	for s := range last {
-		keys = append(keys, s)
-	}
-	slices.SortFunc(keys, func(x, y side) int {
-		if x.session != y.session {
-			return x.session - y.session
-		}
-		return x.from.Compare(y.from)
-	})
-	for _, s := range keys {
-		if s.session < len(sessions) && sessions[s.session].State != "down" {
-			check(s, captureEnd, nil)
-		}
-	}
+	out = append(out, a.holdFindings()...)
 	for _, s := range sessions {
 		if s.State != "down" {
 			continue

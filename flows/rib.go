@@ -23,9 +23,8 @@ type rib struct {
 	// still encapsulates.
 	peerWithdrawn map[netip.Addr][]netip.Prefix
 
-	hits    map[ribHitKey]*ribHit
-	order   []ribHitKey
-	applied int // messages of the assembler already applied
+	hits  map[ribHitKey]*ribHit
+	order []ribHitKey
 
 	// relit: prefixes announced again recently. A packet already counted while the prefix was
 	// dark but seen again (further along its path) after the announcement was routed after
@@ -68,48 +67,45 @@ func newRIB(window int64) *rib {
 	}
 }
 
-// apply folds the assembler's newly completed messages into the state.
-func (r *rib) apply(msgs []bgp.Message) {
-	for ; r.applied < len(msgs); r.applied++ {
-		m := &msgs[r.applied]
-		if m.Notification != nil {
-			// A NOTIFICATION closes the session: each side drops every route it learned over
-			// it (RFC 4271 section 6), as if the peer had withdrawn them.
-			r.peerDown(m.Src.Addr())
-			r.peerDown(m.Dst.Addr())
+// applyOne folds one completed message into the state.
+func (r *rib) applyOne(m *bgp.Message) {
+	if m.Notification != nil {
+		// A NOTIFICATION closes the session: each side drops every route it learned over
+		// it (RFC 4271 section 6), as if the peer had withdrawn them.
+		r.peerDown(m.Src.Addr())
+		r.peerDown(m.Dst.Addr())
+		return
+	}
+	for _, rt := range m.Routes() {
+		if !rt.Net.IsValid() || rt.RD != "" {
+			continue // VPN routes do not steer the captured data plane
+		}
+		pfx := rt.Net.Masked()
+		peer := rt.Peer.Addr()
+		set := r.announcers[pfx]
+		if rt.Event == "announce" {
+			if set == nil {
+				set = map[netip.Addr]bool{}
+				r.announcers[pfx] = set
+			}
+			set[peer] = true
+			r.everAnnounced[pfx] = true
+			if slices.Contains(r.dark, pfx) {
+				if _, ok := r.hits[ribHitKey{prefix: pfx}]; ok {
+					r.relit = append(r.relit, relit{key: ribHitKey{prefix: pfx}, until: m.Time + r.window})
+				}
+			}
+			r.dark = slices.DeleteFunc(r.dark, func(p netip.Prefix) bool { return p == pfx })
+			r.peerWithdrawn[peer] = slices.DeleteFunc(r.peerWithdrawn[peer], func(p netip.Prefix) bool { return p == pfx })
 			continue
 		}
-		for _, rt := range m.Routes() {
-			if !rt.Net.IsValid() || rt.RD != "" {
-				continue // VPN routes do not steer the captured data plane
-			}
-			pfx := rt.Net.Masked()
-			peer := rt.Peer.Addr()
-			set := r.announcers[pfx]
-			if rt.Event == "announce" {
-				if set == nil {
-					set = map[netip.Addr]bool{}
-					r.announcers[pfx] = set
-				}
-				set[peer] = true
-				r.everAnnounced[pfx] = true
-				if slices.Contains(r.dark, pfx) {
-					if _, ok := r.hits[ribHitKey{prefix: pfx}]; ok {
-						r.relit = append(r.relit, relit{key: ribHitKey{prefix: pfx}, until: m.Time + r.window})
-					}
-				}
-				r.dark = slices.DeleteFunc(r.dark, func(p netip.Prefix) bool { return p == pfx })
-				r.peerWithdrawn[peer] = slices.DeleteFunc(r.peerWithdrawn[peer], func(p netip.Prefix) bool { return p == pfx })
-				continue
-			}
-			had := set[peer]
-			delete(set, peer)
-			if had && !slices.Contains(r.peerWithdrawn[peer], pfx) {
-				r.peerWithdrawn[peer] = append(r.peerWithdrawn[peer], pfx)
-			}
-			if r.everAnnounced[pfx] && len(set) == 0 && !slices.Contains(r.dark, pfx) {
-				r.dark = append(r.dark, pfx)
-			}
+		had := set[peer]
+		delete(set, peer)
+		if had && !slices.Contains(r.peerWithdrawn[peer], pfx) {
+			r.peerWithdrawn[peer] = append(r.peerWithdrawn[peer], pfx)
+		}
+		if r.everAnnounced[pfx] && len(set) == 0 && !slices.Contains(r.dark, pfx) {
+			r.dark = append(r.dark, pfx)
 		}
 	}
 }

@@ -20,7 +20,16 @@ import (
 // hop tracker keeps as evidence, then DNS names.
 func newStages(a *Analyzer) []stage {
 	b := &bgpStage{}
-	b.asm = bgp.NewAssembler(bgp.Options{OnProblem: func(p bgp.Problem) { b.problems = append(b.problems, p) }})
+	b.asm = bgp.NewAssembler(bgp.Options{
+		OnProblem: func(p bgp.Problem) { b.problems = append(b.problems, p) },
+		// Each message updates the live RIB and the session timeline as it completes;
+		// KEEPALIVEs are not kept, so memory follows routes, not a session's length.
+		OnMessage: func(m *bgp.Message) {
+			a.rib.applyOne(m)
+			a.bgpLife.observe(a, m)
+		},
+		DropKeepalives: true,
+	})
 	a.trackerOffsets = map[int]time.Duration{}
 	f := &flowStage{
 		table:   conn.NewTable(conn.Config{}),
@@ -45,13 +54,11 @@ func (s *bgpStage) observe(a *Analyzer, p *decode.Packet) {
 	}
 	if s.asm.Feed(p.Point, p, tcp) > 0 {
 		p.Layers |= decode.HasBGP
-		a.rib.apply(s.asm.Messages())
 	}
 }
 
 func (s *bgpStage) finish(a *Analyzer, r *Report) {
 	s.asm.Flush()
-	a.rib.apply(s.asm.Messages())
 	a.bgpMessages = s.asm.Messages()
 	for _, p := range s.problems {
 		file := ""

@@ -18,6 +18,7 @@ func main() {
 	flag.IntVar(&o.Points, "points", 1, "capture points: 1 (pcap) or 3 (pcapng)")
 	flag.IntVar(&o.Flows, "flows", 1000, "concurrent 5-tuples")
 	flag.BoolVar(&o.Flood, "flood", false, "a new 5-tuple for every packet")
+	flag.IntVar(&o.Rate, "rate", 500000, "logical packets per second of capture time")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "gen: -o FILE is required")

@@ -24,6 +24,7 @@ type Options struct {
 	Flows   int    // concurrent 5-tuples cycled through (0: 1000); ignored with Flood
 	Flood   bool   // every packet a new 5-tuple
 	Seed    uint64 // for the flow choice
+	Rate    int    // logical packets per second of capture time (0: 500,000)
 }
 
 // kinds of logical packet, in the mix's proportions (out of 16).
@@ -124,6 +125,10 @@ func Write(w io.Writer, o Options) error {
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5eed))
 	scratch := make([]byte, 0, 2048)
 	ts := int64(1_700_000_000) * 1e9
+	gap := int64(2000)
+	if o.Rate > 0 {
+		gap = 1e9 / int64(o.Rate)
+	}
 	// Each flow starts at its own random sequence number and each payload begins with the
 	// packet's index, as real traffic would: otherwise equal fingerprints across flows would
 	// make the correlator see the same packet everywhere.
@@ -133,7 +138,7 @@ func Write(w io.Writer, o Options) error {
 	}
 	bgpSeq := uint32(1)
 	for i := 0; i < o.Packets; i++ {
-		ts += 2000 // 500k packets/s of capture time
+		ts += gap
 		k := kindOf(i)
 		flow := rng.IntN(o.Flows)
 		if o.Flood {

@@ -83,7 +83,19 @@ type Options struct {
 	// GapWait is how long (in capture time) out-of-order data waits for a missing segment
 	// before the gap is declared; 0 means one second.
 	GapWait time.Duration
+	// OnMessage, when set, sees every message once, as soon as it is complete (duplicates from
+	// other capture points are not passed again). The Message is valid during the call only.
+	OnMessage func(*Message)
+	// DropKeepalives keeps KEEPALIVEs out of Messages (they are still counted, passed to
+	// OnMessage and drive session state), so memory does not grow with a long session's
+	// keepalives. Their Index is then -1.
+	DropKeepalives bool
 }
+
+// seenRetention is how long (capture time) a message's identity is remembered for counting
+// its copies at other capture points once. Copies arrive milliseconds apart; ten minutes keeps
+// the memory of a long session bounded by its rate, not its length.
+const seenRetention = int64(10 * time.Minute)
 
 // Stats are counters about the work done.
 type Stats struct {
@@ -331,12 +343,15 @@ func (a *Assembler) message(c *tcpConn, from int, raw []byte, pos int64, first, 
 	key := msgKey{from: uint8(from), seq: c.seqAt(from, pos)}
 	if idx, dup := s.seen[key]; dup {
 		a.stats.Duplicates++
-		m := &a.messages[idx]
-		if !slices.Contains(m.Points, c.pa.point) {
-			m.Points = append(m.Points, c.pa.point)
+		if idx >= 0 {
+			m := &a.messages[idx]
+			if !slices.Contains(m.Points, c.pa.point) {
+				m.Points = append(m.Points, c.pa.point)
+			}
 		}
 		return
 	}
+	s.forgetBefore(last.Time - seenRetention)
 	m := Message{Index: len(a.messages), Session: s.index, Src: c.endpoint(from), Dst: c.endpoint(1 - from),
 		Point: c.pa.point, Points: []int{c.pa.point}, Time: last.Time, First: *first, Last: *last,
 		Seq: key.seq, Offset: pos}
@@ -348,6 +363,14 @@ func (a *Assembler) message(c *tcpConn, from int, raw []byte, pos int64, first, 
 	}
 	s.apply(&m, from)
 	a.counts.add(m.Type)
-	s.seen[key] = m.Index
-	a.messages = append(a.messages, m)
+	if a.opts.DropKeepalives && m.Type == TypeKeepalive && m.Err == nil {
+		m.Index = -1
+	}
+	s.remember(key, m.Index, m.Time)
+	if a.opts.OnMessage != nil {
+		a.opts.OnMessage(&m)
+	}
+	if m.Index >= 0 {
+		a.messages = append(a.messages, m)
+	}
 }

@@ -120,8 +120,34 @@ type session struct {
 	counts    Counts
 	first     int64
 	last      int64
-	seen      map[msgKey]int
+	seen      map[msgKey]int   // message identity -> index in Messages (-1: not kept)
+	seenOrder []seenEntry      // the keys of seen in time order, for forgetting old ones
+	seenHead  int              // seenOrder[:seenHead] are forgotten
 	ctx       [2]decodeContext // context for messages sent by each endpoint
+}
+
+type seenEntry struct {
+	key  msgKey
+	time int64
+}
+
+// remember records a message's identity for counting its copies at other points once.
+func (s *session) remember(k msgKey, index int, t int64) {
+	s.seen[k] = index
+	s.seenOrder = append(s.seenOrder, seenEntry{k, t})
+}
+
+// forgetBefore drops identities older than t (capture time). The order slice is compacted
+// only when more than half of it is forgotten, so each entry is moved O(1) times.
+func (s *session) forgetBefore(t int64) {
+	for s.seenHead < len(s.seenOrder) && s.seenOrder[s.seenHead].time < t {
+		delete(s.seen, s.seenOrder[s.seenHead].key)
+		s.seenHead++
+	}
+	if s.seenHead > 1024 && s.seenHead*2 > len(s.seenOrder) {
+		s.seenOrder = append(s.seenOrder[:0], s.seenOrder[s.seenHead:]...)
+		s.seenHead = 0
+	}
 }
 
 func newSession(index int, key tupleKey) *session {
