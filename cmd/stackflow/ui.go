@@ -162,7 +162,10 @@ func runUI(cmd *cobra.Command, e env, f uiFlags, args []string) (err error) {
 			return usageErr("--filter %q: %v", f.filter, err)
 		}
 	}
-	app := ui.New(model, ui.Options{Title: inputsTitle(args), Logger: logger.Logger, LogPath: logPath, VXLANPorts: opts.VXLANPorts})
+	app, err := ui.New(model, ui.Options{Title: inputsTitle(args), Logger: logger.Logger, LogPath: logPath, VXLANPorts: opts.VXLANPorts})
+	if err != nil {
+		return err
+	}
 	return runGuarded(cmd.Context(), app.Run, e.stderr, logger.Logger)
 }
 
