@@ -159,7 +159,13 @@ func TestUITmux(t *testing.T) {
 	if out, err := tmux("new-session", "-d", "-s", "ui", "-x", "120", "-y", "30", "-c", root, "sh", "-c", script); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { tmux("kill-server") })
+	socket, _ := tmux("display-message", "-p", "#{socket_path}")
+	t.Cleanup(func() {
+		tmux("kill-server")
+		if socket = strings.TrimSpace(socket); socket != "" {
+			os.Remove(socket) // kill-server can leave the socket file behind
+		}
+	})
 	tmux("set", "-s", "escape-time", "0")
 
 	screen := func() string { s, _ := tmux("capture-pane", "-p"); return s }
