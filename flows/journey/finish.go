@@ -12,6 +12,7 @@ func (t *Tracker) Finish() *Result {
 	for t.ring.len() > 0 {
 		t.popHead()
 	}
+	t.foldOnePaths()
 	res := &Result{Stats: t.stats, Duplicates: t.dupRefs}
 	points := t.clock.n
 	for i := range t.segs {

@@ -91,14 +91,19 @@ func (t *Tracker) aggregate(hs []hopObs) {
 // crosses a single location: nothing to order, classify or time.
 func (t *Tracker) aggregateOne(o *obs) {
 	sr := &t.segs[o.seg]
-	pi := sr.lastPath
-	if pi < 0 || len(t.paths[pi].elems) != 1 {
-		el := append(t.elems[:0], pathElem{seg: o.seg})
-		t.elems = el
-		pi = t.lookupPath(mixSig(mixSig(0xcbf29ce484222325, 1), uint64(o.seg)<<8), el)
-		sr.lastPath = pi
+	if sr.onePath >= 0 {
+		if sr.oneN == 0 {
+			sr.oneFirst, sr.oneLast = o.time, o.time
+		}
+		sr.oneFirst = min(sr.oneFirst, o.time)
+		sr.oneLast = max(sr.oneLast, o.time)
+		sr.oneN++
+		return
 	}
-	p := t.paths[pi]
+	el := append(t.elems[:0], pathElem{seg: o.seg})
+	t.elems = el
+	sr.onePath = t.lookupPath(mixSig(mixSig(0xcbf29ce484222325, 1), uint64(o.seg)<<8), el)
+	p := t.paths[sr.onePath]
 	p.journeys++
 	hg := &p.hops[0]
 	if hg.packets == 0 {
@@ -108,6 +113,23 @@ func (t *Tracker) aggregateOne(o *obs) {
 	hg.packets++
 	hg.first = min(hg.first, o.time)
 	hg.last = max(hg.last, o.time)
+}
+
+// foldOnePaths adds the journeys counted in segments by aggregateOne to their paths.
+func (t *Tracker) foldOnePaths() {
+	for i := range t.segs {
+		sr := &t.segs[i]
+		if sr.onePath < 0 || sr.oneN == 0 {
+			continue
+		}
+		p := t.paths[sr.onePath]
+		p.journeys += sr.oneN
+		hg := &p.hops[0]
+		hg.packets += sr.oneN
+		hg.first = min(hg.first, sr.oneFirst)
+		hg.last = max(hg.last, sr.oneLast)
+		sr.oneN = 0
+	}
 }
 
 // travelsBack reports whether a journey goes towards its conversation's originator: an ICMP

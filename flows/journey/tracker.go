@@ -69,9 +69,16 @@ type segRec struct {
 	packets     uint64
 	dups        uint64
 	first, last int64
-	// lastPath is the path the last journey starting here went on (-1: none yet); journeys
-	// of one conversation mostly repeat it, so it is checked before the path index.
+	// lastPath is the path the last journey of several observations starting here went on
+	// (-1: none yet); journeys of one conversation mostly repeat it, so it is checked before
+	// the path index.
 	lastPath int32
+	// onePath is the path of the journeys seen here alone (-1: none yet). After the first,
+	// which made the path, they are counted here (oneN, oneFirst, oneLast) and folded into
+	// the path's hop at Finish, so the common case touches nothing but the segment.
+	onePath           int32
+	oneN              uint64
+	oneFirst, oneLast int64
 }
 
 // originKey names a conversation at one capture point regardless of direction.
@@ -458,7 +465,7 @@ func (t *Tracker) intern(h *Header, p *decode.Packet, flow uint32) uint32 {
 func (t *Tracker) newSegment(h *Header, p *decode.Packet, flow uint32, hash uint64) uint32 {
 	i := uint32(len(t.segs))
 	t.segIdx.put(hash, i)
-	sr := segRec{h: *h, flow: flow, icmpErr: icmpError(p), first: p.Time, last: p.Time, lastPath: -1}
+	sr := segRec{h: *h, flow: flow, icmpErr: icmpError(p), first: p.Time, last: p.Time, lastPath: -1, onePath: -1}
 	sr.orig = !sr.icmpErr && t.originates(h, p)
 	t.segs = append(t.segs, sr)
 	return i
