@@ -15,8 +15,8 @@ func (t *Tracker) Finish() *Result {
 	t.foldOnePaths()
 	res := &Result{Stats: t.stats, Duplicates: t.dupRefs}
 	points := t.clock.n
-	for i := range t.segs {
-		points = max(points, t.segs[i].h.Point+1)
+	for i := range uint32(t.segs.len()) {
+		points = max(points, t.segs.at(i).h.Point+1)
 	}
 	res.Clocks = t.clock.estimate(t.given, points)
 	offset := func(p int) int64 {
@@ -26,9 +26,9 @@ func (t *Tracker) Finish() *Result {
 		return 0
 	}
 
-	res.Segments = make([]Segment, len(t.segs))
-	for i := range t.segs {
-		s := &t.segs[i]
+	res.Segments = make([]Segment, t.segs.len())
+	for i := range uint32(t.segs.len()) {
+		s := t.segs.at(i)
 		res.Segments[i] = Segment{Header: s.h, Flow: s.flow, Originator: s.orig, Packets: s.packets,
 			Duplicates: s.dups, First: s.first, Last: s.last}
 	}
@@ -47,7 +47,7 @@ func (t *Tracker) Finish() *Result {
 	for _, p := range recs {
 		decapped = decapped[:0]
 		for i := 1; i < len(p.elems); i++ {
-			tr, dst := p.elems[i].tr, t.segs[p.elems[i-1].seg].h.Inner.Dst.Unmap()
+			tr, dst := p.elems[i].tr, t.segs.at(p.elems[i-1].seg).h.Inner.Dst.Unmap()
 			if tr&TransformDecap != 0 {
 				decapped = append(decapped, dst)
 			}
@@ -63,7 +63,7 @@ func (t *Tracker) Finish() *Result {
 	for pi, p := range recs {
 		hs := make([]hopElem, len(p.elems))
 		for i, e := range p.elems {
-			hs[i] = hopElem{h: &t.segs[e.seg].h, tr: e.tr, ttl: p.hops[i].ttl}
+			hs[i] = hopElem{h: &t.segs.at(e.seg).h, tr: e.tr, ttl: p.hops[i].ttl}
 		}
 		elems[pi] = nb.resolve(hs)
 		order = append(order, elems[pi]...)
@@ -85,7 +85,7 @@ func (t *Tracker) Finish() *Result {
 		out.Hops = make([]Hop, len(p.elems))
 		forward := 0
 		for i, e := range p.elems {
-			s := &t.segs[e.seg]
+			s := t.segs.at(e.seg)
 			hg := &p.hops[i]
 			h := Hop{Segment: int(e.seg), Header: s.h, Node: index(elems[pi][i]), Transform: e.tr,
 				Packets: hg.packets, Lost: hg.lost, LostRef: hg.lostRef, Ref: hg.ref, Flow: s.flow, TTL: hg.ttl,
@@ -109,8 +109,8 @@ func (t *Tracker) Finish() *Result {
 		}
 		// Majority of hops, the first hop breaking a tie: robust to a point that saw only
 		// the replies of a conversation.
-		out.ICMPError = t.segs[p.elems[0].seg].icmpErr
-		if forward < 0 || (forward == 0 && !t.segs[p.elems[0].seg].orig) || out.ICMPError {
+		out.ICMPError = t.segs.at(p.elems[0].seg).icmpErr
+		if forward < 0 || (forward == 0 && !t.segs.at(p.elems[0].seg).orig) || out.ICMPError {
 			out.Direction = Return
 		}
 		if out.Flows == nil {
@@ -134,7 +134,7 @@ func (t *Tracker) Finish() *Result {
 	return res
 }
 
-func (e pathElem) segPoint(t *Tracker) int { return t.segs[e.seg].h.Point }
+func (e pathElem) segPoint(t *Tracker) int { return t.segs.at(e.seg).h.Point }
 
 func containsFlow(fs []uint32, f uint32) bool {
 	for _, x := range fs {

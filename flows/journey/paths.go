@@ -63,7 +63,7 @@ func (t *Tracker) aggregate(hs []hopObs) {
 		t.jhops = jh
 		t.onJourney(jh)
 	}
-	first := &t.segs[el[0].seg]
+	first := t.segs.at(el[0].seg)
 	pi := first.lastPath
 	if pi < 0 || !equalElems(t.paths[pi].elems, el) {
 		pi = t.lookupPath(sig, el)
@@ -90,7 +90,7 @@ func (t *Tracker) aggregate(hs []hopObs) {
 // aggregateOne is aggregate for a journey seen once, the common case wherever a packet
 // crosses a single location: nothing to order, classify or time.
 func (t *Tracker) aggregateOne(o *obs) {
-	sr := &t.segs[o.seg]
+	sr := t.segs.at(o.seg)
 	if sr.onePath >= 0 {
 		if sr.oneN == 0 {
 			sr.oneFirst, sr.oneLast = o.time, o.time
@@ -117,8 +117,8 @@ func (t *Tracker) aggregateOne(o *obs) {
 
 // foldOnePaths adds the journeys counted in segments by aggregateOne to their paths.
 func (t *Tracker) foldOnePaths() {
-	for i := range t.segs {
-		sr := &t.segs[i]
+	for i := range uint32(t.segs.len()) {
+		sr := t.segs.at(i)
 		if sr.onePath < 0 || sr.oneN == 0 {
 			continue
 		}
@@ -138,7 +138,7 @@ func (t *Tracker) foldOnePaths() {
 func (t *Tracker) travelsBack(hs []hopObs) bool {
 	fwd := 0
 	for i := range hs {
-		s := &t.segs[hs[i].seg]
+		s := t.segs.at(hs[i].seg)
 		if s.icmpErr {
 			return true
 		}
@@ -148,7 +148,7 @@ func (t *Tracker) travelsBack(hs []hopObs) bool {
 			fwd--
 		}
 	}
-	return fwd < 0 || (fwd == 0 && !t.segs[hs[0].seg].orig)
+	return fwd < 0 || (fwd == 0 && !t.segs.at(hs[0].seg).orig)
 }
 
 // lookupPath returns the path with hop sequence el, creating it on first sight. Signatures

@@ -108,7 +108,7 @@ type Tracker struct {
 	pending        int // journeys in the ring
 	stats          Stats
 
-	segs     []segRec
+	segs     segStore
 	segIdx   segIndex
 	segCache [segCacheSize]uint64 // flow<<32 | segment; see intern
 	origins  map[originKey]netip.AddrPort
@@ -202,7 +202,7 @@ func (t *Tracker) Observe(p *decode.Packet, flow uint32) {
 	var h Header
 	headerOf(p, &h)
 	seg := t.intern(&h, p, flow)
-	sr := &t.segs[seg]
+	sr := t.segs.at(seg)
 	sr.packets++
 	if p.Time < sr.first {
 		sr.first = p.Time
@@ -317,7 +317,7 @@ func (t *Tracker) match(ji uint64, seg uint32, ttl uint8, pfp uint64, tup *decod
 		if o.seg == seg && o.ttl == ttl {
 			return matchDup
 		}
-		if reversed(&t.segs[o.seg].h.Inner, tup) {
+		if reversed(&t.segs.at(o.seg).h.Inner, tup) {
 			return matchNo
 		}
 		if o.next == 0 {
@@ -422,7 +422,7 @@ func (t *Tracker) finish(ji uint64) {
 	hs := t.scratch[:0]
 	for s := ji; ; {
 		o := t.ring.at(s)
-		sr := &t.segs[o.seg]
+		sr := t.segs.at(o.seg)
 		hs = append(hs, hopObs{seq: s, time: o.time, ctime: o.time - t.userOffset(sr.h.Point),
 			number: o.number, seg: o.seg, flow: o.flow, input: o.input, ttl: o.ttl, h: &sr.h})
 		if o.next == 0 {
@@ -448,12 +448,12 @@ func (t *Tracker) intern(h *Header, p *decode.Packet, flow uint32) uint32 {
 	// small direct-mapped cache by flow and ports answers them with one comparison.
 	c := &t.segCache[(flow*0x9e3779b1^uint32(h.Inner.SrcPort)<<16^uint32(h.Inner.DstPort))&(segCacheSize-1)]
 	if flow != NoFlow && uint32(*c>>32) == flow {
-		if i := uint32(*c); int(i) < len(t.segs) && t.segs[i].h == *h {
+		if i := uint32(*c); int(i) < t.segs.len() && t.segs.at(i).h == *h {
 			return i
 		}
 	}
 	hash := hashHeader(h)
-	i, ok := t.segIdx.get(hash, h, t.segs)
+	i, ok := t.segIdx.get(hash, h, &t.segs)
 	if !ok {
 		i = t.newSegment(h, p, flow, hash)
 	}
@@ -463,12 +463,39 @@ func (t *Tracker) intern(h *Header, p *decode.Packet, flow uint32) uint32 {
 
 // newSegment interns h, seen first in p.
 func (t *Tracker) newSegment(h *Header, p *decode.Packet, flow uint32, hash uint64) uint32 {
-	i := uint32(len(t.segs))
+	i := t.segs.add()
 	t.segIdx.put(hash, i)
-	sr := segRec{h: *h, flow: flow, icmpErr: icmpError(p), first: p.Time, last: p.Time, lastPath: -1, onePath: -1}
+	sr := t.segs.at(i)
+	*sr = segRec{h: *h, flow: flow, icmpErr: icmpError(p), first: p.Time, last: p.Time, lastPath: -1, onePath: -1}
 	sr.orig = !sr.icmpErr && t.originates(h, p)
-	t.segs = append(t.segs, sr)
 	return i
+}
+
+// segChunkBits sizes the segment store's chunks: 1024 segments (about 250 KiB).
+const segChunkBits = 10
+
+// segStore holds the segments in fixed-size chunks, so that adding one never moves the
+// others: a flood of new 5-tuples makes a segment per packet, and a plain slice of them
+// (which hold netip.Addr handles, so copying them runs write barriers) was copied over and
+// over as it grew, and held twice while it did.
+type segStore struct {
+	chunks []*[1 << segChunkBits]segRec
+	n      int
+}
+
+func (s *segStore) len() int { return s.n }
+
+func (s *segStore) at(i uint32) *segRec {
+	return &s.chunks[i>>segChunkBits][i&(1<<segChunkBits-1)]
+}
+
+// add appends a zero segment and returns its index.
+func (s *segStore) add() uint32 {
+	if s.n>>segChunkBits == len(s.chunks) {
+		s.chunks = append(s.chunks, new([1 << segChunkBits]segRec))
+	}
+	s.n++
+	return uint32(s.n - 1)
 }
 
 // originates decides once per segment whether its source side started the conversation at

@@ -319,7 +319,7 @@ func b2u(b bool) uint64 {
 }
 
 // get returns the segment of h; segs resolves a candidate index to its Header.
-func (x *segIndex) get(hash uint64, h *Header, segs []segRec) (uint32, bool) {
+func (x *segIndex) get(hash uint64, h *Header, segs *segStore) (uint32, bool) {
 	if len(x.hashes) == 0 {
 		return 0, false
 	}
@@ -329,7 +329,7 @@ func (x *segIndex) get(hash uint64, h *Header, segs []segRec) (uint32, bool) {
 		case 0:
 			return 0, false
 		case hash:
-			if segs[x.vals[i]].h == *h {
+			if segs.at(x.vals[i]).h == *h {
 				return x.vals[i], true
 			}
 		}
