@@ -81,8 +81,22 @@ type segRec struct {
 	oneFirst, oneLast int64
 }
 
-// originKey names a conversation at one capture point regardless of direction.
+// originKey names a conversation at one capture point regardless of direction. It holds no
+// pointers and no padding, so a map of them hashes each key as one block and is not scanned
+// by the garbage collector (a flood of new 5-tuples makes one per packet).
 type originKey struct {
+	lo, hi         [16]byte // 16-byte forms of the lower and the higher (address, port)
+	loPort, hiPort uint16
+	point          uint32
+	vni            uint32
+	proto, depth   uint8
+	v4             uint8 // bit 0: lo is IPv4, bit 1: hi is IPv4 (not IPv4-mapped IPv6)
+	reserved       uint8 // always zero
+}
+
+// zonedOriginKey is originKey for addresses with an IPv6 zone, which the 16-byte form drops.
+// Decoded packets never have one; a Tracker fed by other code might.
+type zonedOriginKey struct {
 	point  int
 	depth  uint8
 	vni    uint32
@@ -111,7 +125,8 @@ type Tracker struct {
 	segs     segStore
 	segIdx   segIndex
 	segCache [segCacheSize]uint64 // flow<<32 | segment; see intern
-	origins  map[originKey]netip.AddrPort
+	origins  map[originKey]bool   // the conversation's originator is its lower side
+	zoned    map[zonedOriginKey]netip.AddrPort
 	dupRefs  []PacketRef
 
 	scratch   []hopObs
@@ -133,7 +148,8 @@ func NewTracker(cfg Config) *Tracker {
 		maxPending: cfg.MaxPending,
 		given:      cfg.ClockOffsets,
 		onJourney:  cfg.OnJourney,
-		origins:    make(map[originKey]netip.AddrPort, 1024),
+		origins:    make(map[originKey]bool, 1024),
+		zoned:      map[zonedOriginKey]netip.AddrPort{},
 		pathIdx:    make(map[uint64]int32, 1024),
 		scratch:    make([]hopObs, 0, maxJourneyObs),
 		elems:      make([]pathElem, 0, maxJourneyObs),
@@ -504,23 +520,62 @@ func (s *segStore) add() uint32 {
 func (t *Tracker) originates(h *Header, p *decode.Packet) bool {
 	src := netip.AddrPortFrom(h.Inner.Src, h.Inner.SrcPort)
 	dst := netip.AddrPortFrom(h.Inner.Dst, h.Inner.DstPort)
-	k := originKey{point: h.Point, depth: h.Depth, vni: h.Tunnel.VNI, proto: h.Inner.Proto, lo: src, hi: dst}
-	if dst.Compare(src) < 0 {
-		k.lo, k.hi = dst, src
+	if h.Inner.Src.Zone() != "" || h.Inner.Dst.Zone() != "" {
+		return t.originatesZoned(h, p, src, dst)
 	}
-	if o, ok := t.origins[k]; ok {
-		return o == src
+	if src == dst {
+		return true // either side is the originator
 	}
-	o := src
+	srcLo := dst.Compare(src) >= 0
+	lo, hi := src, dst
+	if !srcLo {
+		lo, hi = dst, src
+	}
+	k := originKey{lo: lo.Addr().As16(), hi: hi.Addr().As16(), loPort: lo.Port(), hiPort: hi.Port(),
+		point: uint32(h.Point), vni: h.Tunnel.VNI, proto: h.Inner.Proto, depth: h.Depth}
+	if lo.Addr().Is4() {
+		k.v4 |= 1
+	}
+	if hi.Addr().Is4() {
+		k.v4 |= 2
+	}
+	if loOrig, ok := t.origins[k]; ok {
+		return loOrig == srcLo
+	}
+	srcOrig := !firstSeenServer(h, p)
+	t.origins[k] = srcOrig == srcLo
+	return srcOrig
+}
+
+// firstSeenServer reports whether p, the first packet of its conversation seen at this point,
+// was sent by the side that did not start the conversation: a SYN-ACK, or a packet from a
+// lone well-known port. A SYN's sender, or else the first packet's, is the originator.
+func firstSeenServer(h *Header, p *decode.Packet) bool {
 	const synAck = decode.TCPSyn | decode.TCPAck
 	switch {
 	case h.Inner.Proto == 6 && p.TCPFlags&synAck == decode.TCPSyn:
 	case h.Inner.Proto == 6 && p.TCPFlags&synAck == synAck:
-		o = dst
+		return true
 	case h.Inner.SrcPort < 1024 && h.Inner.DstPort >= 1024 && h.Inner.Proto != 1 && h.Inner.Proto != 58:
+		return true
+	}
+	return false
+}
+
+// originatesZoned is originates for addresses with a zone.
+func (t *Tracker) originatesZoned(h *Header, p *decode.Packet, src, dst netip.AddrPort) bool {
+	k := zonedOriginKey{point: h.Point, depth: h.Depth, vni: h.Tunnel.VNI, proto: h.Inner.Proto, lo: src, hi: dst}
+	if dst.Compare(src) < 0 {
+		k.lo, k.hi = dst, src
+	}
+	if o, ok := t.zoned[k]; ok {
+		return o == src
+	}
+	o := src
+	if firstSeenServer(h, p) {
 		o = dst
 	}
-	t.origins[k] = o
+	t.zoned[k] = o
 	return o == src
 }
 

@@ -3,6 +3,8 @@ package journey
 import (
 	"testing"
 	"time"
+
+	"github.com/stackflow/stackflow/decode"
 )
 
 func TestDuplicateVersusHop(t *testing.T) {
@@ -264,4 +266,48 @@ func TestSnapLengthCutPayload(t *testing.T) {
 	if two != 1 {
 		t.Errorf("%d two-hop encap paths, want 1: the cut copy joins the first packet", two)
 	}
+}
+
+func TestOriginatorKeys(t *testing.T) {
+	// Why: the originator table keys conversations by 16-byte address forms; an IPv4 address
+	// and its IPv4-mapped IPv6 form are different conversations, zoned addresses take their
+	// own table, and a packet to itself is always from the originator. Each case feeds a
+	// server's packet first, then the client's, and checks who originated.
+	cases := []struct {
+		name              string
+		client, server    string
+		clientIsOrig, rev bool
+	}{
+		{"ipv4", "10.0.0.1:40000", "10.0.0.2:80", true, false},
+		{"mapped ipv6 is another conversation", "[::ffff:10.0.0.1]:40000", "10.0.0.2:80", true, false},
+		{"zoned ipv6", "[fe80::1%eth0]:40000", "[fe80::2%eth0]:80", true, false},
+		{"to itself", "10.0.0.1:80", "10.0.0.1:80", true, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tr := NewTracker(Config{})
+			srv := pk(0, 0, 1).tuple(c.server, c.client, 6)
+			cli := pk(0, 1, 2).tuple(c.client, c.server, 6)
+			if got := tr.originates(headerPtr(&srv.p), &srv.p); got != c.rev {
+				t.Errorf("server's packet first: originator %v, want %v", got, c.rev)
+			}
+			if got := tr.originates(headerPtr(&cli.p), &cli.p); got != c.clientIsOrig {
+				t.Errorf("client's packet: originator %v, want %v", got, c.clientIsOrig)
+			}
+		})
+	}
+	// An IPv4 conversation and the same one spelled IPv4-mapped stay apart: the first decides
+	// its own originator only.
+	tr := NewTracker(Config{})
+	a := pk(0, 0, 1).tuple("10.0.0.2:80", "10.0.0.1:40000", 6)
+	b := pk(0, 1, 2).tuple("[::ffff:10.0.0.1]:40000", "10.0.0.2:80", 6)
+	tr.originates(headerPtr(&a.p), &a.p)
+	if !tr.originates(headerPtr(&b.p), &b.p) {
+		t.Error("the mapped conversation took the IPv4 one's originator")
+	}
+}
+
+func headerPtr(p *decode.Packet) *Header {
+	h := HeaderOf(p)
+	return &h
 }
