@@ -339,6 +339,10 @@ func (t *Table) Flush() {
 	for c := range t.queues {
 		t.queues[c] = queue{}
 	}
+	// No flow is active any more: give back the slots and the index, which a burst of flows
+	// may have made large, rather than hold them beside the finished records.
+	t.flows, t.free = arena{}, nil
+	t.index = flowIndex{seed: t.index.seed}
 }
 
 func cmpID(a, b uint32) int {

@@ -432,6 +432,14 @@ func TestDrainAndFlush(t *testing.T) {
 	if in, _ := tb.Update(udp(3*time.Minute, "10.0.0.4:1", "10.0.0.9:53", 10)); in != 4 {
 		t.Errorf("next id %d, want 4", in)
 	}
+	// Flush gave back the flow slots and the index: they must work as new (the reply joins
+	// flow 4, a flushed 5-tuple starts flow 5).
+	if in, _ := tb.Update(udp(3*time.Minute+ms, "10.0.0.9:53", "10.0.0.4:1", 10)); in != 4 {
+		t.Errorf("reply went to flow %d, want 4", in)
+	}
+	if in, _ := tb.Update(udp(3*time.Minute+2*ms, "10.0.0.3:1", "10.0.0.9:53", 10)); in != 5 || tb.Len() != 2 {
+		t.Errorf("flushed 5-tuple went to flow %d with %d active, want 5 and 2", in, tb.Len())
+	}
 }
 
 func TestUpdateExistingNoAllocs(t *testing.T) {
