@@ -94,7 +94,7 @@ func (r *obsRing) grow() {
 // stale entry in one sequential pass (backward-shift deletion, so no tombstones) once live
 // and stale entries fill three quarters of the table. Sequence numbers are compared modulo
 // 2^32 against the ring's head, which is exact while no entry is older than 2^32 minus the
-// ring's length: purge runs at least every purgeEvery insertions to keep it so.
+// ring's length: keepFresh sees to it.
 //
 // The tracker keeps two: one by journey key, and one by payload class (byClass), whose
 // entries are confirmed against both the journey's key and its first observation's payload
@@ -107,7 +107,7 @@ type fpIndex struct {
 	byClass  bool
 }
 
-// purgeEvery bounds the insertions between purges (see fpIndex).
+// purgeEvery bounds the observations between purges of an index in use (see keepFresh).
 const purgeEvery = 1 << 30
 
 // fpTag returns the 32 bits of key k that slots keep. Decoded fingerprints are well mixed
@@ -154,6 +154,7 @@ func (x *fpIndex) get(k, fp, pfp uint64, r *obsRing) (uint64, bool) {
 	if len(x.slots) == 0 {
 		return 0, false
 	}
+	x.keepFresh(r)
 	tag, mask := fpTag(k), uint64(len(x.slots)-1)
 	for i := x.home(tag); ; i = (i + 1) & mask {
 		s := x.slots[i]
@@ -175,6 +176,7 @@ func (x *fpIndex) put(k, fp, pfp, seq uint64, r *obsRing) {
 	if len(x.slots) == 0 {
 		x.resize(1024, r)
 	}
+	x.keepFresh(r)
 	tag, mask := fpTag(k), uint64(len(x.slots)-1)
 	entry := uint64(tag)<<32 | uint64(uint32(seq))
 	reuse := -1
@@ -201,7 +203,23 @@ func (x *fpIndex) put(k, fp, pfp, seq uint64, r *obsRing) {
 			break
 		}
 	}
-	if x.used*4 >= len(x.slots)*3 || r.tail-x.purgedAt >= purgeEvery {
+	if x.used*4 >= len(x.slots)*3 {
+		x.purge(r)
+	}
+}
+
+// keepFresh keeps 32-bit sequence numbers unambiguous. Every entry was live at the last purge
+// or filed since, and filing purges first once purgeEvery observations have passed, so no
+// entry is older than purgedAt minus the ring's length (at most maxPendingLimit) or newer
+// than purgedAt plus purgeEvery. Past that, purge still tells stale from live; further still
+// (an index left alone, as the class index is while keys do not collide), every entry is
+// stale and the table is simply cleared.
+func (x *fpIndex) keepFresh(r *obsRing) {
+	switch gap := r.tail - x.purgedAt; {
+	case gap >= purgeEvery+maxPendingLimit:
+		clear(x.slots)
+		x.used, x.purgedAt = 0, r.tail
+	case gap >= purgeEvery:
 		x.purge(r)
 	}
 }

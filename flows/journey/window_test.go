@@ -130,3 +130,21 @@ func TestClassIndexAgainstEveryCandidate(t *testing.T) {
 		}
 	}
 }
+
+func TestFPIndexIdleAcrossSequenceWrap(t *testing.T) {
+	// Why: slots keep 32 bits of a sequence number. An index left without insertions for
+	// 2^32 observations (the class index, when keys stop colliding) must not take an entry
+	// from before for a journey now in the ring at the same 32-bit position.
+	var x fpIndex
+	x.byClass = true
+	var ring obsRing
+	seq := ring.push(obs{fp: 7, pfp: 9, first: true, n: 1})
+	x.put(9, 7, 9, seq, &ring)
+	// 2^32 observations later the ring holds a journey with the same key and payload at the
+	// same low 32 bits; it was never filed in this index.
+	ring.head, ring.tail = 1<<32, 1<<32
+	ring.push(obs{fp: 7, pfp: 9, first: true, n: 1})
+	if got, ok := x.get(9, 7, 9, &ring); ok {
+		t.Errorf("get found journey %d, filed 2^32 observations ago", got)
+	}
+}
