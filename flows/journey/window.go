@@ -12,10 +12,12 @@ import (
 // The correlation window: every observation younger than the window waits in a ring in arrival
 // order; observations of one packet (equal fingerprint) are chained into a journey, which lives
 // in the ring entry of its first observation and is named by that entry's sequence number; an
-// index maps a fingerprint to its newest pending journey. A journey is finished when its first
-// observation leaves the ring, i.e. once the stream has moved a whole window past it. Both
-// structures are sized by what the window holds, never by the file, hold no pointers, and reuse
-// their storage: the steady state allocates nothing.
+// index maps a fingerprint to its newest pending journey, and a second one, used only for
+// fingerprints that several pending journeys share, maps (fingerprint, payload class) the same
+// way (Tracker.candidates). A journey is finished when its first observation leaves the ring,
+// i.e. once the stream has moved a whole window past it. These structures are sized by what
+// the window holds, never by the file, hold no pointers, and reuse their storage: the steady
+// state allocates nothing.
 //
 // Journeys leave the ring in the order they started, so a sequence number below the ring's head
 // names a finished journey: index entries and links to older journeys are never taken out when
