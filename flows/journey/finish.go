@@ -186,19 +186,28 @@ func pairPaths(paths []Path) {
 			}
 		}
 	}
+	shared := make([]int, len(paths)) // per return path; reset through touched
+	var touched []int
 	for ri := range paths {
 		r := &paths[ri]
 		if r.Direction != Return {
 			continue
 		}
-		shared := map[int]int{}
+		for _, pi := range touched {
+			shared[pi] = 0
+		}
+		touched = touched[:0]
 		for hi := range r.Hops {
 			for _, pi := range byConv[convOf(&r.Hops[hi].Header)] {
+				if shared[pi] == 0 {
+					touched = append(touched, pi)
+				}
 				shared[pi]++
 			}
 		}
 		best := -1
-		for pi, n := range shared {
+		for _, pi := range touched {
+			n := shared[pi]
 			if best < 0 || n > shared[best] ||
 				(n == shared[best] && (paths[pi].Packets > paths[best].Packets ||
 					paths[pi].Packets == paths[best].Packets && pi < best)) {

@@ -1,6 +1,9 @@
 package journey
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // pathElem is one hop of a path's signature: where the packet was and how it got there.
 type pathElem struct {
@@ -207,15 +210,30 @@ type occurrence struct {
 // such path with the most journeys (lowest creation order on ties). Its journeys count on the
 // matching hops; where they ended before the longer path did is that hop's loss.
 func (t *Tracker) mergeSubpaths() {
-	bySeg := make(map[uint32][]occurrence)
+	// Every path's hops by segment, in path order then hop order: one array sliced per
+	// segment (start[seg]:start[seg+1]) rather than a map of small slices, which a flood of
+	// one-hop paths made the bulk of Finish.
+	start := make([]int32, t.segs.len()+1)
+	for _, p := range t.paths {
+		for _, e := range p.elems {
+			start[e.seg+1]++
+		}
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	occs := make([]occurrence, start[len(start)-1])
+	fill := slices.Clone(start[:len(start)-1])
 	for pi, p := range t.paths {
 		for o, e := range p.elems {
-			bySeg[e.seg] = append(bySeg[e.seg], occurrence{pi, o})
+			occs[fill[e.seg]] = occurrence{pi, o}
+			fill[e.seg]++
 		}
 	}
 	supersets := func(pi int, fn func(occurrence)) {
 		p := t.paths[pi]
-		for _, oc := range bySeg[p.elems[0].seg] {
+		seg := p.elems[0].seg
+		for _, oc := range occs[start[seg]:start[seg+1]] {
 			q := t.paths[oc.path]
 			if oc.path != pi && len(q.elems) > len(p.elems) && containsAt(q.elems, p.elems, oc.offset) {
 				fn(oc)
