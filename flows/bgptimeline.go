@@ -71,6 +71,9 @@ func (t *bgpTimeline) observe(a *Analyzer, m *bgp.Message) {
 		t.checkSilence(m.Session, l, from, prev, m.Time, &now)
 	}
 	l.last[from] = now
+	if m.Open == nil && m.Notification == nil && (m.Type != bgp.TypeKeepalive || l.established || len(l.opens) < 2) {
+		return // most messages (KEEPALIVEs, UPDATEs) change nothing here: build no event for them
+	}
 	ev := BGPEvent{
 		Session: fmt.Sprintf("b%d", m.Session+1),
 		Peer:    from.String(),

@@ -308,7 +308,7 @@ func (p *ExportPlan) planFlow(a *Analyzer, r *Report) error {
 	p.reported = f.Packets
 	for _, s := range a.stages {
 		if fs, ok := s.(*flowStage); ok {
-			for _, rec := range fs.table.Records() {
+			for _, rec := range fs.records {
 				if rec.ID == p.flow {
 					p.flowKey, p.flowFirst, p.flowLast = rec.Key, rec.First, rec.Last
 				}

@@ -1,8 +1,10 @@
 package flows
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,9 +157,11 @@ func countsOf(c bgp.Counts) MessageCounts {
 type flowStage struct {
 	table   *conn.Table
 	tracker *journey.Tracker
+	records []conn.Record // every flow, by id, once finished
 }
 
 func (s *flowStage) observe(a *Analyzer, p *decode.Packet) {
+	s.tracker.Prefetch(p) // hides the tracker's index load behind the flow table's work
 	inner, _ := s.table.Update(p)
 	a.rib.check(p, inner)
 	a.mtu.observe(p)
@@ -170,7 +174,9 @@ func (s *flowStage) observe(a *Analyzer, p *decode.Packet) {
 
 func (s *flowStage) finish(a *Analyzer, r *Report) {
 	s.table.Flush()
-	recs := s.table.Records()
+	recs := s.table.Drain() // takes the records without copying them
+	slices.SortFunc(recs, func(x, y conn.Record) int { return cmp.Compare(x.ID, y.ID) })
+	s.records = recs
 	for i := range recs {
 		r.Flows = append(r.Flows, flowOf(a, &recs[i]))
 	}
