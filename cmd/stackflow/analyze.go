@@ -17,15 +17,10 @@ import (
 )
 
 type analyzeFlags struct {
-	format       string
-	output       string
-	color        string
-	vxlanPorts   []uint
-	window       time.Duration
-	clockOffsets []string
-	names        string
-	filter       string
-	noProgress   bool
+	analysisFlags
+	format string
+	output string
+	color  string
 }
 
 const analyzeExamples = `  # Analyze one capture and read the report
@@ -67,12 +62,7 @@ directory, not a capture, bad flag); 3 no input was readable; 1 internal error.`
 	fl.StringVarP(&f.format, "format", "f", "text", "output format: text or json")
 	fl.StringVarP(&f.output, "output", "o", "-", "write the report to this file")
 	fl.StringVar(&f.color, "color", "auto", "colour text output: auto (only on a terminal), always, never")
-	fl.UintSliceVar(&f.vxlanPorts, "vxlan-port", nil, "additional UDP port to decode as VXLAN (repeatable; 4789 and 8472 always)")
-	fl.DurationVar(&f.window, "window", time.Second, "correlation window for matching one packet at several hops")
-	fl.StringArrayVar(&f.clockOffsets, "clock-offset", nil, "clock offset of a capture point, POINT=+3ms (repeatable); others are estimated")
-	fl.StringVar(&f.names, "names", "", "`FILE` mapping addresses or MACs to names and roles, one 'ADDR-OR-MAC NAME [ROLE,...]' per line")
-	fl.StringVar(&f.filter, "filter", "", "narrow the report: e.g. 'host 10.0.0.4 and port 443', 'role mux', 'dsr', 'not point client*' (docs/filter.md)")
-	fl.BoolVar(&f.noProgress, "no-progress", false, "never show progress on stderr")
+	f.analysisFlags.register(fl, analysisFlagSet{names: true, filter: true})
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -106,94 +96,31 @@ func runAnalyze(cmd *cobra.Command, e env, f analyzeFlags, args []string) error 
 	if f.color != "auto" && f.color != "always" && f.color != "never" {
 		return usageErr("--color %q: want auto, always or never", f.color)
 	}
-	var filter *flows.Filter
-	if f.filter != "" {
-		var err error
-		if filter, err = flows.CompileFilter(f.filter); err != nil {
-			return usageErr("--filter %q: %v", f.filter, err)
-		}
+	// Everything about the arguments is checked before the output file is created.
+	if _, _, err := f.options(); err != nil {
+		return err
 	}
-	offsets, err := parseClockOffsets(f.clockOffsets)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	opts := flows.Options{Window: f.window, ClockOffsets: offsets}
-	if f.window <= 0 {
-		return usageErr("--window %v: must be positive", f.window)
-	}
-	for _, p := range f.vxlanPorts {
-		if p == 0 || p > 65535 {
-			return usageErr("--vxlan-port %d: not a UDP port", p)
-		}
-		opts.VXLANPorts = append(opts.VXLANPorts, uint16(p))
-	}
-	if f.names != "" {
-		nt, err := flows.LoadNames(f.names)
-		if err != nil {
-			return usageErr("--names: %v", err)
-		}
-		opts.Names = nt
-	}
-	stdinCount := 0
-	for _, a := range args {
-		if a == "-" {
-			stdinCount++
-			continue
-		}
-		if st, err := os.Stat(a); err != nil {
-			return usageErr("%v", err)
-		} else if st.IsDir() {
-			return usageErr("%s: is a directory, not a capture file", a)
-		}
-	}
-	if stdinCount > 1 {
-		return usageErr(`"-" (stdin) may be given only once`)
-	}
-
-	problems := flows.NewProblemCollector(0)
-	inputs, err := flows.OpenInputs(args, e.stdin, problems)
-	if err != nil {
-		return classifyOpenError(err)
-	}
-	if allUnreadable(inputs) {
-		for _, p := range problems.Problems() {
-			fmt.Fprintf(e.stderr, "stackflow: %s: %s\n", p.File, p.Message)
-		}
-		return &exitError{code: exitNoInput, err: flows.ErrNoInput}
+	if err := checkInputs(args, f.output, false); err != nil {
+		return err
 	}
 	out, closeOut, err := openOutput(f.output, e.stdout)
 	if err != nil {
 		return usageErr("--output: %v", err)
 	}
 	defer closeOut()
-
-	if !f.noProgress && isTerminalWriter(e, e.stderr) {
-		opts.Progress = newProgress(e.stderr)
-	}
-	rep, err := flows.Analyze(cmd.Context(), inputs, opts, problems)
-	if opts.Progress != nil {
-		fmt.Fprint(e.stderr, "\r\033[K")
-	}
+	rep, _, _, err := runAnalysis(cmd, e, &f.analysisFlags, args, f.output)
 	if err != nil {
 		return err
-	}
-	if filter != nil {
-		rep = filter.Apply(rep)
 	}
 	switch f.format {
 	case "json":
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", " ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
+		return enc.Encode(rep)
 	default:
 		color := f.color == "always" || (f.color == "auto" && f.output == "-" && isTerminalWriter(e, e.stdout))
-		if err := flows.WriteText(out, rep, flows.TextOptions{Color: color}); err != nil {
-			return err
-		}
+		return flows.WriteText(out, rep, flows.TextOptions{Color: color})
 	}
-	return nil
 }
 
 // allUnreadable reports whether no input could be opened at all.

@@ -7,26 +7,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/stackflow/stackflow/flows"
 	"github.com/stackflow/stackflow/topo"
 )
 
 type diagramFlags struct {
-	path         string
-	format       string
-	output       string
-	vxlanPorts   []uint
-	window       time.Duration
-	clockOffsets []string
-	names        string
-	filter       string
-	noLegend     bool
-	macs         bool
-	noProgress   bool
+	analysisFlags
+	path     string
+	format   string
+	output   string
+	noLegend bool
+	macs     bool
 }
 
 const diagramExamples = `  # The topology of the Azure Stack sample as SVG: nodes by role, links with their
@@ -79,14 +72,10 @@ the analysis did not produce, known only after reading); 3 no input was readable
 	fl.StringVar(&f.path, "path", "", "draw this path of the report hop by hop (e.g. p5), with its return path")
 	fl.StringVarP(&f.format, "format", "f", "", "svg or dot (default: from the -o extension, else svg)")
 	fl.StringVarP(&f.output, "output", "o", "-", "write the diagram to this file (\"-\": stdout)")
-	fl.UintSliceVar(&f.vxlanPorts, "vxlan-port", nil, "additional UDP port to decode as VXLAN (repeatable; 4789 and 8472 always)")
-	fl.DurationVar(&f.window, "window", time.Second, "correlation window for matching one packet at several hops")
-	fl.StringArrayVar(&f.clockOffsets, "clock-offset", nil, "clock offset of a capture point, POINT=+3ms (repeatable); others are estimated")
-	fl.StringVar(&f.names, "names", "", "file mapping addresses or MACs to names and roles: `ADDR-OR-MAC NAME [ROLES]` per line")
-	fl.StringVar(&f.filter, "filter", "", "draw only what matches, e.g. 'vni 4114', 'dsr', 'not role prober' (docs/filter.md)")
 	fl.BoolVar(&f.noLegend, "no-legend", false, "leave out the legend")
 	fl.BoolVar(&f.macs, "macs", false, "list MAC addresses in the boxes")
-	fl.BoolVar(&f.noProgress, "no-progress", false, "never show progress on stderr")
+	f.analysisFlags.register(fl, analysisFlagSet{names: true, filter: true,
+		filterHelp: "draw only what matches, e.g. 'vni 4114', 'dsr', 'not role prober' (docs/filter.md)"})
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"svg", "dot"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -123,75 +112,9 @@ func runDiagram(cmd *cobra.Command, e env, f diagramFlags, args []string) error 
 			return usageErr("-o %s: folder %s does not exist", f.output, filepath.Dir(f.output))
 		}
 	}
-	var filter *flows.Filter
-	if f.filter != "" {
-		if filter, err = flows.CompileFilter(f.filter); err != nil {
-			return usageErr("--filter %q: %v", f.filter, err)
-		}
-	}
-	if f.window <= 0 {
-		return usageErr("--window %v: must be positive", f.window)
-	}
-	offsets, err := parseClockOffsets(f.clockOffsets)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	opts := flows.Options{Window: f.window, ClockOffsets: offsets}
-	for _, p := range f.vxlanPorts {
-		if p == 0 || p > 65535 {
-			return usageErr("--vxlan-port %d: not a UDP port", p)
-		}
-		opts.VXLANPorts = append(opts.VXLANPorts, uint16(p))
-	}
-	if f.names != "" {
-		nt, err := flows.LoadNames(f.names)
-		if err != nil {
-			return usageErr("--names: %v", err)
-		}
-		opts.Names = nt
-	}
-	stdinCount := 0
-	for _, a := range args {
-		if a == "-" {
-			stdinCount++
-			continue
-		}
-		if st, err := os.Stat(a); err != nil {
-			return usageErr("%v", err)
-		} else if st.IsDir() {
-			return usageErr("%s: is a directory, not a capture file", a)
-		}
-		if f.output != "-" && sameFile(a, f.output) {
-			return usageErr("-o %s: is also an input; choose another output file", f.output)
-		}
-	}
-	if stdinCount > 1 {
-		return usageErr(`"-" (stdin) may be given only once`)
-	}
-
-	problems := flows.NewProblemCollector(0)
-	inputs, err := flows.OpenInputs(args, e.stdin, problems)
-	if err != nil {
-		return classifyOpenError(err)
-	}
-	if allUnreadable(inputs) {
-		for _, p := range problems.Problems() {
-			fmt.Fprintf(e.stderr, "stackflow: %s: %s\n", p.File, p.Message)
-		}
-		return &exitError{code: exitNoInput, err: flows.ErrNoInput}
-	}
-	if !f.noProgress && isTerminalWriter(e, e.stderr) {
-		opts.Progress = newProgress(e.stderr)
-	}
-	rep, err := flows.Analyze(cmd.Context(), inputs, opts, problems)
-	if opts.Progress != nil {
-		fmt.Fprint(e.stderr, "\r\033[K")
-	}
+	rep, _, _, err := runAnalysis(cmd, e, &f.analysisFlags, args, f.output)
 	if err != nil {
 		return err
-	}
-	if filter != nil {
-		rep = filter.Apply(rep)
 	}
 
 	var g *topo.Graph

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,13 +15,10 @@ import (
 )
 
 type exportFlags struct {
-	path         string
-	flow         string
-	output       string
-	vxlanPorts   []uint
-	window       time.Duration
-	clockOffsets []string
-	noProgress   bool
+	path   string
+	flow   string
+	output string
+	analysisFlags
 }
 
 const exportExamples = `  # Every packet of path p5 at every hop it crossed, for Wireshark
@@ -66,10 +62,7 @@ error (then no output file is left behind).`,
 	fl.StringVar(&f.path, "path", "", "export this path of the report (e.g. p7)")
 	fl.StringVar(&f.flow, "flow", "", "export this flow of the report (e.g. f12)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the pcapng file here (\"-\": stdout)")
-	fl.UintSliceVar(&f.vxlanPorts, "vxlan-port", nil, "additional UDP port to decode as VXLAN (repeatable; 4789 and 8472 always)")
-	fl.DurationVar(&f.window, "window", time.Second, "correlation window for matching one packet at several hops")
-	fl.StringArrayVar(&f.clockOffsets, "clock-offset", nil, "clock offset of a capture point, POINT=+3ms (repeatable); others are estimated")
-	fl.BoolVar(&f.noProgress, "no-progress", false, "never show progress on stderr")
+	f.analysisFlags.register(fl, analysisFlagSet{})
 	return cmd
 }
 
@@ -84,53 +77,26 @@ func runExport(cmd *cobra.Command, e env, f exportFlags, args []string) error {
 	if f.output == "-" && isTerminalWriter(e, e.stdout) {
 		return usageErr("-o -: stdout is a terminal; pipe it (e.g. | wireshark -k -i -) or give a file")
 	}
-	if f.window <= 0 {
-		return usageErr("--window %v: must be positive", f.window)
-	}
-	offsets, err := parseClockOffsets(f.clockOffsets)
+	opts, _, err := f.options()
 	if err != nil {
-		return usageErr("%v", err)
+		return err
 	}
-	opts := flows.Options{Window: f.window, ClockOffsets: offsets}
-	for _, p := range f.vxlanPorts {
-		if p == 0 || p > 65535 {
-			return usageErr("--vxlan-port %d: not a UDP port", p)
-		}
-		opts.VXLANPorts = append(opts.VXLANPorts, uint16(p))
-	}
-	for _, a := range args {
-		if a == "-" {
-			return usageErr(`"-" (stdin): export reads its inputs twice (analysis, then packets) and stdin can be read only once; save it to a file first`)
-		}
-		if st, err := os.Stat(a); err != nil {
-			return usageErr("%v", err)
-		} else if st.IsDir() {
-			return usageErr("%s: is a directory, not a capture file", a)
-		}
-		if f.output != "-" && sameFile(a, f.output) {
-			return usageErr("-o %s: is also an input; choose another output file", f.output)
-		}
+	if err := checkInputs(args, f.output, true); err != nil {
+		return err
 	}
 
 	// Pass 1: the analysis, which knows the ids.
 	problems := flows.NewProblemCollector(0)
-	inputs, err := flows.OpenInputs(args, nil, problems)
+	inputs, err := openAnalysisInputs(e, args, problems)
 	if err != nil {
-		return classifyOpenError(err)
+		return err
 	}
-	if allUnreadable(inputs) {
-		for _, p := range problems.Problems() {
-			fmt.Fprintf(e.stderr, "stackflow: %s: %s\n", p.File, p.Message)
-		}
-		return &exitError{code: exitNoInput, err: flows.ErrNoInput}
-	}
-	if !f.noProgress && isTerminalWriter(e, e.stderr) {
-		opts.Progress = newProgress(e.stderr)
-	}
-	plan, err := flows.PlanExport(cmd.Context(), inputs, opts, problems, sel)
-	if opts.Progress != nil {
-		fmt.Fprint(e.stderr, "\r\033[K")
-	}
+	var plan *flows.ExportPlan
+	err = withProgress(e, &f.analysisFlags, opts, func(o flows.Options) error {
+		var err error
+		plan, err = flows.PlanExport(cmd.Context(), inputs, o, problems, sel)
+		return err
+	})
 	if errors.Is(err, flows.ErrUnknownSelection) {
 		return &exitError{code: exitUsage, err: err}
 	}

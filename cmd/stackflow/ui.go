@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,12 +18,7 @@ import (
 )
 
 type uiFlags struct {
-	vxlanPorts   []uint
-	window       time.Duration
-	clockOffsets []string
-	names        string
-	filter       string
-	noProgress   bool
+	analysisFlags
 }
 
 const uiExamples = `  # Browse the Azure Stack sample: paths, flows, packets, BGP, topology, findings
@@ -58,88 +52,25 @@ Exit codes: as analyze (2 also when stdout is not a terminal).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.UintSliceVar(&f.vxlanPorts, "vxlan-port", nil, "additional UDP port to decode as VXLAN (repeatable; 4789 and 8472 always)")
-	fl.DurationVar(&f.window, "window", time.Second, "correlation window for matching one packet at several hops")
-	fl.StringArrayVar(&f.clockOffsets, "clock-offset", nil, "clock offset of a capture point, POINT=+3ms (repeatable); others are estimated")
-	fl.StringVar(&f.names, "names", "", "file mapping addresses or MACs to names and roles: `ADDR-OR-MAC NAME [ROLES]` per line")
-	fl.StringVar(&f.filter, "filter", "", "start with the report narrowed by this filter (change it with '/')")
-	fl.BoolVar(&f.noProgress, "no-progress", false, "never show progress on stderr")
+	f.analysisFlags.register(fl, analysisFlagSet{names: true, filter: true,
+		filterHelp: "start with the report narrowed by this filter (change it with '/')"})
 	return cmd
-}
-
-// uiOptions checks the flags and files as analyze does, before anything is read.
-func uiOptions(f uiFlags, args []string) (flows.Options, error) {
-	if f.filter != "" {
-		if _, err := flows.CompileFilter(f.filter); err != nil {
-			return flows.Options{}, usageErr("--filter %q: %v", f.filter, err)
-		}
-	}
-	if f.window <= 0 {
-		return flows.Options{}, usageErr("--window %v: must be positive", f.window)
-	}
-	offsets, err := parseClockOffsets(f.clockOffsets)
-	if err != nil {
-		return flows.Options{}, usageErr("%v", err)
-	}
-	opts := flows.Options{Window: f.window, ClockOffsets: offsets}
-	for _, p := range f.vxlanPorts {
-		if p == 0 || p > 65535 {
-			return flows.Options{}, usageErr("--vxlan-port %d: not a UDP port", p)
-		}
-		opts.VXLANPorts = append(opts.VXLANPorts, uint16(p))
-	}
-	if f.names != "" {
-		nt, err := flows.LoadNames(f.names)
-		if err != nil {
-			return flows.Options{}, usageErr("--names: %v", err)
-		}
-		opts.Names = nt
-	}
-	stdin := 0
-	for _, a := range args {
-		if a == "-" {
-			stdin++
-			continue
-		}
-		if st, err := os.Stat(a); err != nil {
-			return flows.Options{}, usageErr("%v", err)
-		} else if st.IsDir() {
-			return flows.Options{}, usageErr("%s: is a directory, not a capture file", a)
-		}
-	}
-	if stdin > 1 {
-		return flows.Options{}, usageErr(`"-" (stdin) may be given only once`)
-	}
-	return opts, nil
 }
 
 func runUI(cmd *cobra.Command, e env, f uiFlags, args []string) (err error) {
 	if !isTerminalWriter(e, e.stdout) {
 		return usageErr("ui needs a terminal and stdout is not one; use stackflow analyze for text or JSON output")
 	}
-	opts, err := uiOptions(f, args)
-	if err != nil {
-		return err
-	}
-	problems := flows.NewProblemCollector(0)
-	inputs, err := flows.OpenInputs(args, e.stdin, problems)
-	if err != nil {
-		return classifyOpenError(err)
-	}
-	if allUnreadable(inputs) {
-		for _, p := range problems.Problems() {
-			fmt.Fprintf(e.stderr, "stackflow: %s: %s\n", p.File, p.Message)
+	// The model applies --filter itself (and '/' changes it), so the analysis keeps the whole
+	// report.
+	filter := f.filter
+	f.filter = ""
+	if filter != "" {
+		if _, err := flows.CompileFilter(filter); err != nil {
+			return usageErr("--filter %q: %v", filter, err)
 		}
-		return &exitError{code: exitNoInput, err: flows.ErrNoInput}
 	}
-	analysis := opts
-	if !f.noProgress && isTerminalWriter(e, e.stderr) {
-		analysis.Progress = newProgress(e.stderr)
-	}
-	rep, err := flows.Analyze(cmd.Context(), inputs, analysis, problems)
-	if analysis.Progress != nil {
-		fmt.Fprint(e.stderr, "\r\033[K")
-	}
+	rep, opts, problems, err := runAnalysis(cmd, e, &f.analysisFlags, args, "")
 	if err != nil {
 		return err
 	}
@@ -157,9 +88,9 @@ func runUI(cmd *cobra.Command, e env, f uiFlags, args []string) (err error) {
 		"paths", len(rep.Paths), "flows", len(rep.Flows), "problems", problems.Count())
 
 	model := ui.NewModel(rep, &ui.FileSource{Files: args, Options: opts, Points: rep.Capture.Points}, logger.Logger)
-	if f.filter != "" {
-		if err := model.SetFilter(f.filter); err != nil {
-			return usageErr("--filter %q: %v", f.filter, err)
+	if filter != "" {
+		if err := model.SetFilter(filter); err != nil {
+			return usageErr("--filter %q: %v", filter, err)
 		}
 	}
 	app, err := ui.New(model, ui.Options{Title: inputsTitle(args), Logger: logger.Logger, LogPath: logPath, VXLANPorts: opts.VXLANPorts})

@@ -43,32 +43,6 @@ func TestInputsTitle(t *testing.T) {
 	}
 }
 
-func TestUIOptions(t *testing.T) {
-	cases := []struct {
-		name string
-		f    uiFlags
-		args []string
-		ok   bool
-	}{
-		{"defaults", uiFlags{window: time.Second}, []string{sample(t)}, true},
-		{"bad filter", uiFlags{window: time.Second, filter: "host"}, []string{sample(t)}, false},
-		{"zero window", uiFlags{}, []string{sample(t)}, false},
-		{"port 0", uiFlags{window: time.Second, vxlanPorts: []uint{0}}, []string{sample(t)}, false},
-		{"missing file", uiFlags{window: time.Second}, []string{"nope.pcap"}, false},
-		{"stdin twice", uiFlags{window: time.Second}, []string{"-", "-"}, false},
-		{"bad clock offset", uiFlags{window: time.Second, clockOffsets: []string{"x"}}, []string{sample(t)}, false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := uiOptions(c.f, c.args)
-			var ee *exitError
-			if c.ok != (err == nil) || (err != nil && (!errors.As(err, &ee) || ee.code != exitUsage)) {
-				t.Errorf("err %v, want ok=%v (or a usage error)", err, c.ok)
-			}
-		})
-	}
-}
-
 // TestRunGuarded: a panic while the UI runs becomes exit code 1, with the panic and its stack
 // on stderr and in the log.
 func TestRunGuarded(t *testing.T) {
