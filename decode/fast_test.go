@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // FuzzFastPath decodes each input twice, with the hand-written fast paths (fast.go) and with
@@ -12,7 +14,7 @@ import (
 // paths must be invisible. Seeds are every frame of the public captures, the benchmark mix and
 // headers at the fast paths' edges (options, zero and short lengths, an 802.3 frame, MPTCP).
 func FuzzFastPath(f *testing.F) {
-	if dir := findCaptures(); dir != "" {
+	if dir, err := testenv.Captures(); err == nil {
 		names, _ := filepath.Glob(filepath.Join(dir, "*.pcap*"))
 		for _, n := range names {
 			if strings.HasPrefix(filepath.Base(n), "bad-truncated") {

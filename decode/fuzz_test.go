@@ -1,10 +1,11 @@
 package decode
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // FuzzDecode feeds arbitrary bytes under every link type to Decode. Decode must never panic
@@ -16,7 +17,7 @@ func FuzzDecode(f *testing.F) {
 			LinkTypePPP: "ff 03 00 21", LinkTypeLinuxSLL2: "08 00 00 00 00 00 00 02 00 01 04 06 02 00 00 00 00 01 00 00"}[link]+ip4UDP), link)
 	}
 	// every packet of the public captures, when present
-	if dir := findCaptures(); dir != "" {
+	if dir, err := testenv.Captures(); err == nil {
 		names, _ := filepath.Glob(filepath.Join(dir, "*.pcap*"))
 		for _, n := range names {
 			if strings.HasPrefix(filepath.Base(n), "bad-truncated") {
@@ -50,26 +51,4 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("TCP() seq %d disagrees with the packet: layers %s seq %d", tcp.Seq, p.Layers, p.TCPSeq)
 		}
 	})
-}
-
-// findCaptures is capturesDir without skipping, for seeding a fuzz corpus.
-func findCaptures() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			caps := filepath.Join(dir, "..", "shared", "captures")
-			if _, err := os.Stat(caps); err == nil {
-				return caps
-			}
-			return ""
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
 }

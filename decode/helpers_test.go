@@ -4,40 +4,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
-)
 
-// capturesDir returns ../shared/captures next to the repository root (found by walking up to
-// go.mod), skipping the test when the folder is absent.
-func capturesDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the test directory, so no ../shared/captures")
-		}
-		dir = parent
-	}
-	caps := filepath.Join(dir, "..", "shared", "captures")
-	if _, err := os.Stat(caps); err != nil {
-		tb.Skipf("public captures not available: %v", err)
-	}
-	return caps
-}
+	"github.com/stackflow/stackflow/internal/testenv"
+)
 
 // frame is one captured packet read with gopacket's pcapgo (the test oracle framer).
 type frame struct {
@@ -46,51 +20,20 @@ type frame struct {
 	origLen uint32
 }
 
-// readCapture reads every packet of a capture in ../shared/captures.
+// readCapture reads every packet of a capture in ../shared/captures with pcapgo, skipping the
+// test when the captures are absent. A classic pcap cut short inside a record gives its whole
+// packets; any other read error fails the test.
 func readCapture(tb testing.TB, name string) []frame {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(capturesDir(tb), name))
-	if err != nil {
+	pkts, err := testenv.ReadPcap(testenv.Capture(tb, name))
+	if err != nil && !(errors.Is(err, io.ErrUnexpectedEOF) && filepath.Ext(name) != ".pcapng") {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	var out []frame
-	if strings.HasSuffix(name, ".pcapng") {
-		r, err := pcapgo.NewNgReader(f, pcapgo.NgReaderOptions{WantMixedLinkType: true})
-		if err != nil {
-			tb.Fatalf("%s: %v", name, err)
-		}
-		for {
-			data, ci, err := r.ReadPacketData()
-			if errors.Is(err, io.EOF) {
-				return out
-			}
-			if err != nil {
-				tb.Fatalf("%s: %v", name, err)
-			}
-			link := r.LinkType()
-			if len(ci.AncillaryData) > 0 {
-				if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-					link = lt
-				}
-			}
-			out = append(out, frame{data, uint16(link), uint32(ci.Length)})
-		}
+	out := make([]frame, len(pkts))
+	for i, p := range pkts {
+		out[i] = frame{p.Data, uint16(p.LinkType), uint32(p.Info.Length)}
 	}
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		tb.Fatalf("%s: %v", name, err)
-	}
-	for {
-		data, ci, err := r.ReadPacketData()
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return out
-		}
-		if err != nil {
-			tb.Fatalf("%s: %v", name, err)
-		}
-		out = append(out, frame{data, uint16(r.LinkType()), uint32(ci.Length)})
-	}
+	return out
 }
 
 // decodeCapture decodes every packet of a capture with a fresh Decoder.

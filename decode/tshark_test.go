@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // tsharkBits maps tshark protocol names to the layer bits the Decoder sets for them.
@@ -44,7 +46,7 @@ func expectedBits(protocols string) LayerSet {
 // It is the broadest check of link types, tunnels and demux tables against an independent
 // implementation.
 func TestProtocolsMatchTshark(t *testing.T) {
-	capturesDir(t)
+	testenv.CapturesOrSkip(t)
 	f, err := os.Open(filepath.Join("testdata", "tshark-protocols.txt"))
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +146,7 @@ func num(t *testing.T, s string) uint64 {
 // identifiers, VLAN tags and truncation flags of every packet in the public captures against
 // tshark's dissection (testdata/tshark-fields.txt).
 func TestFieldsMatchTshark(t *testing.T) {
-	capturesDir(t)
+	testenv.CapturesOrSkip(t)
 	oracle := tsharkFields(t)
 	for name, frames := range oracle {
 		t.Run(name, func(t *testing.T) {

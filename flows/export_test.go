@@ -17,49 +17,12 @@ import (
 	"github.com/stackflow/stackflow/decode"
 	"github.com/stackflow/stackflow/decode/pcapio"
 	"github.com/stackflow/stackflow/flows"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // The oracle in these tests is independent of the exporter: it reads every input packet
 // itself and decides membership from the report's strings (point id, addresses, ports, MACs,
 // tunnel), so a disagreement between the report and the export shows up as a failure.
-
-// exportRoot returns the repository root (where go.mod is).
-func exportRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-}
-
-// exportCaptures returns ../shared/captures beside the repository root, or skips.
-func exportCaptures(t *testing.T) string {
-	t.Helper()
-	caps := filepath.Join(exportRoot(t), "..", "shared", "captures")
-	if _, err := os.Stat(caps); err != nil {
-		t.Skipf("public captures not available (%v): skipping real-traffic export tests", err)
-	}
-	return caps
-}
-
-func pocSample(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(exportRoot(t), "samples", "azurestack-poc.pcapng")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("committed sample missing: %v", err)
-	}
-	return p
-}
 
 func openAll(t *testing.T, files []string) []flows.InputSource {
 	t.Helper()
@@ -273,7 +236,7 @@ func checkPathExport(t *testing.T, files []string, r *flows.Report, path *flows.
 // conversation client -> VIP through NAT, router, Mux (VXLAN) and host, its DSR return that
 // skips the Mux, and an ICMP echo (the echo id stands in for ports).
 func TestExportPathPoC(t *testing.T) {
-	file := pocSample(t)
+	file := testenv.Sample(t, "azurestack-poc.pcapng")
 	files := []string{file}
 	r, err := flows.Analyze(context.Background(), openAll(t, files), flows.Options{}, nil)
 	if err != nil {
@@ -315,7 +278,7 @@ func TestExportPathPoC(t *testing.T) {
 // TestExportPathNS3 exports both paths of the ns-3 UDP echo captured in three files (two PPP,
 // one Ethernet): interfaces keep their own link types.
 func TestExportPathNS3(t *testing.T) {
-	caps := exportCaptures(t)
+	caps := testenv.CapturesOrSkip(t)
 	files := []string{
 		filepath.Join(caps, "multihop-ns3-n0-p2p.pcap"),
 		filepath.Join(caps, "multihop-ns3-n1-p2p.pcap"),
@@ -351,7 +314,7 @@ func TestExportPathNS3(t *testing.T) {
 // packet; the middle ones are found by key).
 func TestExportFlow(t *testing.T) {
 	t.Run("tcp at client-nat", func(t *testing.T) {
-		files := []string{pocSample(t)}
+		files := []string{testenv.Sample(t, "azurestack-poc.pcapng")}
 		r, err := flows.Analyze(context.Background(), openAll(t, files), flows.Options{}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -389,7 +352,7 @@ func TestExportFlow(t *testing.T) {
 		}
 	})
 	t.Run("nested tunnel levels", func(t *testing.T) {
-		files := []string{filepath.Join(exportCaptures(t), "vxlan-triple-nested-dns.pcap")}
+		files := []string{testenv.Capture(t, "vxlan-triple-nested-dns.pcap")}
 		r, err := flows.Analyze(context.Background(), openAll(t, files), flows.Options{}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -441,7 +404,7 @@ func TestSelectionValidate(t *testing.T) {
 // TestExportErrors covers ids the analysis did not produce, inputs that changed between the
 // two readings, and an emit error.
 func TestExportErrors(t *testing.T) {
-	file := pocSample(t)
+	file := testenv.Sample(t, "azurestack-poc.pcapng")
 	files := []string{file}
 	r, err := flows.Analyze(context.Background(), openAll(t, files), flows.Options{}, nil)
 	if err != nil {
@@ -478,7 +441,7 @@ func TestExportErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		other, err := os.ReadFile(filepath.Join(exportRoot(t), "samples", "fault-hop-drops.pcapng"))
+		other, err := os.ReadFile(testenv.Sample(t, "fault-hop-drops.pcapng"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -517,7 +480,7 @@ func TestExportErrors(t *testing.T) {
 // TestExportPlanReport checks that the export's analysis is analyze's: the same report, so the
 // ids a user read in `stackflow analyze` name the same paths and flows here.
 func TestExportPlanReport(t *testing.T) {
-	files := []string{pocSample(t)}
+	files := []string{testenv.Sample(t, "azurestack-poc.pcapng")}
 	opts := flows.Options{VXLANPorts: []uint16{4790}}
 	want, err := flows.Analyze(context.Background(), openAll(t, files), opts, nil)
 	if err != nil {
@@ -542,10 +505,9 @@ func TestExportEverySelection(t *testing.T) {
 	if testing.Short() {
 		t.Skip("exports every path and flow of two samples")
 	}
-	root := exportRoot(t)
-	lab, _ := filepath.Glob(filepath.Join(root, "samples", "lab", "captures", "*.pcap.gz"))
+	lab, _ := filepath.Glob(filepath.Join(testenv.Samples(t), "lab", "captures", "*.pcap.gz"))
 	sets := map[string][]string{
-		"poc": {pocSample(t)},
+		"poc": {testenv.Sample(t, "azurestack-poc.pcapng")},
 		"lab": lab,
 	}
 	for name, files := range sets {

@@ -1,52 +1,14 @@
 package flows
 
 import (
-	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
-
-// fltCaptures finds ../shared/captures beside the repository root, or skips the test.
-func fltCaptures(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	caps := filepath.Join(dir, "..", "shared", "captures")
-	if _, err := os.Stat(caps); err != nil {
-		t.Skipf("public captures not available (%v): skipping real-traffic filter tests", err)
-	}
-	return caps
-}
-
-func fltAnalyze(t *testing.T, files ...string) *Report {
-	t.Helper()
-	pc := NewProblemCollector(0)
-	inputs, err := OpenInputs(files, nil, pc)
-	if err != nil {
-		t.Fatalf("open %v: %v", files, err)
-	}
-	rep, err := Analyze(context.Background(), inputs, Options{}, pc)
-	if err != nil {
-		t.Fatalf("analyze %v: %v", files, err)
-	}
-	return rep
-}
 
 // TestFilterTunnelsOnCaptures checks `tunnel T` on real single-tunnel-type captures against an
 // oracle built from other report fields: tunnelled flows have a tunnel_parent or are some
@@ -54,7 +16,7 @@ func fltAnalyze(t *testing.T, files ...string) *Report {
 // GRE. The filter decides from the tunnel list's outer address pairs instead, so the two must
 // agree; every other tunnel type must select nothing.
 func TestFilterTunnelsOnCaptures(t *testing.T) {
-	caps := fltCaptures(t)
+	caps := testenv.CapturesOrSkip(t)
 	tests := []struct {
 		file, tunnel string
 	}{
@@ -69,7 +31,7 @@ func TestFilterTunnelsOnCaptures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			r := fltAnalyze(t, filepath.Join(caps, tt.file))
+			r := analyzeFiles(t, filepath.Join(caps, tt.file))
 			var want []string
 			linked := map[string]bool{} // parents and children named by any flow
 			for _, f := range r.Flows {
@@ -116,7 +78,7 @@ func TestFilterTunnelsOnCaptures(t *testing.T) {
 // or are listed by a kept path, or carried a kept flow; every matching flow and path is kept;
 // Apply leaves its input alone and is idempotent.
 func TestFilterInvariantsOnCaptures(t *testing.T) {
-	caps := fltCaptures(t)
+	caps := testenv.CapturesOrSkip(t)
 	inputs := [][]string{
 		{"multihop-ns3-n0-p2p.pcap", "multihop-ns3-n1-p2p.pcap", "multihop-ns3-n2-csma.pcap"},
 		{"nat-pnat-pair-original.pcap", "nat-pnat-pair-rewritten.pcap"},
@@ -136,7 +98,7 @@ func TestFilterInvariantsOnCaptures(t *testing.T) {
 			for _, f := range files {
 				paths = append(paths, filepath.Join(caps, f))
 			}
-			r := fltAnalyze(t, paths...)
+			r := analyzeFiles(t, paths...)
 			before, _ := json.Marshal(r)
 			for _, expr := range exprs {
 				f, err := CompileFilter(expr)

@@ -4,12 +4,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // TestNS3ThreePoints analyses the ns-3 tutorial's UDP echo captured at n0 (PPP), n1 (PPP) and
 // n2's LAN (Ethernet) as three capture points: one routed hop chain each way.
 func TestNS3ThreePoints(t *testing.T) {
-	caps := capturesDir(t)
+	caps := testenv.CapturesOrSkip(t)
 	rep := analyzeFiles(t,
 		filepath.Join(caps, "multihop-ns3-n0-p2p.pcap"),
 		filepath.Join(caps, "multihop-ns3-n1-p2p.pcap"),
@@ -60,7 +62,7 @@ func TestNS3ThreePoints(t *testing.T) {
 // TestPseudoNATPair analyses tcpreplay's reference capture and its tcprewrite'd copy
 // (96.17.211.0/24 rewritten to 172.16.0.0/24) as two capture points of one NAT.
 func TestPseudoNATPair(t *testing.T) {
-	caps := capturesDir(t)
+	caps := testenv.CapturesOrSkip(t)
 	rep := analyzeFiles(t,
 		filepath.Join(caps, "nat-pnat-pair-original.pcap"),
 		filepath.Join(caps, "nat-pnat-pair-rewritten.pcap"))

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // truthFile is the part of a synthesized sample's answer key (samples/*.truth.json, schema
@@ -38,7 +40,7 @@ type truthFile struct {
 
 func loadTruth(t *testing.T, name string) truthFile {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "samples", name+".truth.json"))
+	data, err := os.ReadFile(testenv.Sample(t, name+".truth.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func TestSamplesAgainstTruth(t *testing.T) {
 	for _, name := range []string{"azurestack-poc", "fault-vip-withdrawn", "fault-mtu-blackhole", "fault-mtu-fragneeded", "fault-hop-drops"} {
 		t.Run(name, func(t *testing.T) {
 			tr := loadTruth(t, name)
-			rep := analyzeFiles(t, filepath.Join("..", "samples", name+".pcapng"))
+			rep := analyzeFiles(t, testenv.Sample(t, name+".pcapng"))
 			nodeAddrs := map[string][]string{}
 			for _, n := range rep.Nodes {
 				nodeAddrs[n.ID] = n.Addresses
@@ -208,7 +210,7 @@ type labTimeline struct {
 // checks it against the run's own record: SNAT into the NAT's port range, the host's VIP->DIP
 // rewrite, DSR returns that never cross the Mux, and the withdrawal window.
 func TestLabRecording(t *testing.T) {
-	dir := filepath.Join("..", "samples", "lab", "captures")
+	dir := filepath.Join(testenv.Samples(t), "lab", "captures")
 	data, err := os.ReadFile(filepath.Join(dir, "timeline.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // tsharkExpect is what flows/testdata/tshark/regen.py recorded from tshark 4.0.17 for one capture.
@@ -36,30 +38,7 @@ var tsharkExceptions = map[string]map[string]int{
 	"bgp-malformed-aspath-fuzzed.pcap": {"bgp_update": 334, "bgp_packets": 4, "bgp_announced": 899, "bgp_withdrawn": 1},
 }
 
-// capturesDir finds ../shared/captures beside the repository root, or skips the test.
-func capturesDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	caps := filepath.Join(dir, "..", "shared", "captures")
-	if _, err := os.Stat(caps); err != nil {
-		t.Skipf("public captures not available (%v): skipping real-traffic tests", err)
-	}
-	return caps
-}
-
+// analyzeFiles runs the whole analysis over files, failing the test on any error.
 func analyzeFiles(t testing.TB, files ...string) *Report {
 	t.Helper()
 	pc := NewProblemCollector(0)
@@ -78,7 +57,7 @@ func analyzeFiles(t testing.TB, files ...string) *Report {
 // per capture point, tunnel VNIs, BGP messages by type, packets carrying BGP, and announced and
 // withdrawn prefixes. Regenerate the expectations with flows/testdata/tshark/regen.py.
 func TestAgainstTshark(t *testing.T) {
-	caps := capturesDir(t)
+	caps := testenv.CapturesOrSkip(t)
 	golden, err := filepath.Glob(filepath.Join("testdata", "tshark", "*.json"))
 	if err != nil || len(golden) == 0 {
 		t.Fatalf("no tshark expectations in testdata/tshark (%v)", err)

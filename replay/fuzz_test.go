@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket/pcapgo"
-
 	"github.com/stackflow/stackflow/decode/pcapio"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // FuzzPcapngRoundTrip writes arbitrary frames (point ids, comments, flags, link types, times
@@ -22,21 +20,14 @@ func FuzzPcapngRoundTrip(f *testing.F) {
 	f.Add("vNIC:VmNic:Port 1:12:0", "PID=4 TID=8 SrcNicName=x", []byte{}, int64(1_700_000_000_123_456_789), uint32(2), uint16(1))
 	f.Add("", "é", []byte{0}, int64(-1), uint32(0xFFFFFFFF), uint16(9))
 	// Real bytes: the first frames of public captures.
-	if dir, ok := capturesDirOK(); ok {
+	if dir, err := testenv.Captures(); err == nil {
 		for _, name := range []string{"vxlan-http-vni1.pcap", "nvgre-teb-tcp.pcap", "bgp-as4path-mixed-chdlc.pcap"} {
-			b, err := os.ReadFile(filepath.Join(dir, name))
-			if err != nil {
+			pkts, _ := testenv.ReadPcap(filepath.Join(dir, name))
+			if len(pkts) == 0 {
 				continue
 			}
-			r, err := pcapgo.NewReader(bytes.NewReader(b))
-			if err != nil {
-				continue
-			}
-			data, ci, err := r.ReadPacketData()
-			if err != nil {
-				continue
-			}
-			f.Add(strings.TrimSuffix(name, ".pcap"), "", data, ci.Timestamp.UnixNano(), uint32(1), uint16(r.LinkType()))
+			p := pkts[0]
+			f.Add(strings.TrimSuffix(name, ".pcap"), "", p.Data, p.Info.Timestamp.UnixNano(), uint32(1), uint16(p.LinkType))
 		}
 	}
 	f.Fuzz(func(t *testing.T, point, comment string, data []byte, ts int64, flags uint32, lt uint16) {
@@ -102,24 +93,4 @@ func FuzzPcapngRoundTrip(f *testing.F) {
 			t.Errorf("after the last record: %v", err)
 		}
 	})
-}
-
-// capturesDirOK is capturesDir without a testing.TB, for seeding fuzz corpora.
-func capturesDirOK() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			caps := filepath.Join(dir, "..", "shared", "captures")
-			_, err := os.Stat(caps)
-			return caps, err == nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
 }

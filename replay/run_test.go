@@ -5,18 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/pcapgo"
-
 	"github.com/stackflow/stackflow/decode/pcapio"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // fakeClock runs time only when slept on (or jumped), so schedules run instantly and exactly.
@@ -417,7 +414,7 @@ func TestRunCountsSkipped(t *testing.T) {
 // TestRunCapture replays a real capture read by decode/pcapio and compares the result with
 // what gopacket reads from the original.
 func TestRunCapture(t *testing.T) {
-	dir := capturesDir(t)
+	dir := testenv.CapturesOrSkip(t)
 	for _, name := range []string{"vxlan-http-vni1.pcap", "pcapng-two-interfaces-ns-us.pcapng", "multihop-ns3-n0-p2p.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, name)
@@ -461,46 +458,28 @@ type capPacket struct {
 	data     []byte
 }
 
-// readAnyCapture reads a capture with gopacket, naming points the way InterfacePoints does.
+// readAnyCapture reads a capture with gopacket's pcapgo, naming each packet's point after its
+// pcapng interface, or after the file when the interface has no name (and in classic pcap).
 func readAnyCapture(t *testing.T, path string) []capPacket {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	pkts, err := testenv.ReadPcap(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	var out []capPacket
-	if strings.HasSuffix(path, ".pcapng") {
-		ifs, pkts, _ := readPcapng(t, b)
-		for _, p := range pkts {
-			name := ifs[p.iface].Name
-			if name == "" {
-				name = stem
-			}
-			out = append(out, capPacket{name, p.linkType, p.time, p.data})
+	out := make([]capPacket, 0, len(pkts))
+	for _, p := range pkts {
+		name := p.Interface
+		if name == "" {
+			name = stem
 		}
-		return out
-	}
-	r, err := pcapgo.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		data, ci, err := r.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, capPacket{stem, uint16(r.LinkType()), ci.Timestamp.UnixNano(), data})
+		out = append(out, capPacket{name, uint16(p.LinkType), p.Info.Timestamp.UnixNano(), p.Data})
 	}
 	return out
 }
 
 func TestOnceCannotLoop(t *testing.T) {
-	dir := capturesDir(t)
-	path := filepath.Join(dir, "vxlan-http-vni1.pcap")
+	path := testenv.Capture(t, "vxlan-http-vni1.pcap")
 	s, err := pcapio.Open(path, pcapio.Options{})
 	if err != nil {
 		t.Fatal(err)

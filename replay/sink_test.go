@@ -15,6 +15,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/stackflow/stackflow/decode/pcapio"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // readBack is one packet as an independent reader (pcapgo) sees it.
@@ -492,8 +493,7 @@ func checkSplitFile(t *testing.T, format FileFormat, sf SplitFile, b []byte, wan
 // TestPcapngSinkRealCapture rewrites a public two-interface capture (ns and µs interfaces)
 // and checks that nothing but the timestamp resolution of the µs interface changes.
 func TestPcapngSinkRealCapture(t *testing.T) {
-	dir := capturesDir(t)
-	b, err := os.ReadFile(filepath.Join(dir, "pcapng-two-interfaces-ns-us.pcapng"))
+	b, err := os.ReadFile(testenv.Capture(t, "pcapng-two-interfaces-ns-us.pcapng"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,30 +519,6 @@ func TestPcapngSinkRealCapture(t *testing.T) {
 			t.Errorf("packet %d differs after the round trip", i+1)
 		}
 	}
-}
-
-// capturesDir finds ../shared/captures next to the repository root, or skips.
-func capturesDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot locate ../shared/captures")
-		}
-		dir = parent
-	}
-	caps := filepath.Join(dir, "..", "shared", "captures")
-	if fi, err := os.Stat(caps); err != nil || !fi.IsDir() {
-		t.Skipf("public captures not found at %s; skipping", caps)
-	}
-	return caps
 }
 
 // TestPcapngSinkPcapio reads the writer's output with our own framer, decode/pcapio, which

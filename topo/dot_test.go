@@ -18,33 +18,18 @@ import (
 	"github.com/goccy/go-graphviz"
 
 	"github.com/stackflow/stackflow/flows"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden DOT files under testdata")
 
-// repoRoot walks up from the test's directory to the folder holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // analyzeSample runs the analysis on committed sample captures, as the CLI does.
 func analyzeSample(t testing.TB, rel ...string) *flows.Report {
 	t.Helper()
-	root := repoRoot(t)
+	root, err := testenv.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var files []string
 	for _, r := range rel {
 		matches, err := filepath.Glob(filepath.Join(root, r))

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stackflow/stackflow/flows"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // ifaceName finds etl2pcapng interface names (DESIGN.md section 1) in a capture's bytes.
@@ -33,7 +34,8 @@ func FuzzDOTLabel(f *testing.F) {
 	for _, p := range r.Capture.Points {
 		f.Add(p.ID)
 	}
-	if data, err := os.ReadFile(filepath.Join(repoRoot(f), "..", "shared", "captures", "synthetic-etl2pcapng-layout.pcapng")); err == nil {
+	if dir, err := testenv.Captures(); err == nil {
+		data, _ := os.ReadFile(filepath.Join(dir, "synthetic-etl2pcapng-layout.pcapng")) // absent: no seeds
 		for _, s := range ifaceName.FindAll(data, -1) {
 			f.Add(string(s))
 		}

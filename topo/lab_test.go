@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // labTimeline is the part of samples/lab/captures/timeline.json, the lab's own record of what
@@ -41,7 +43,7 @@ type labTimeline struct {
 // against the lab's record: the chain left to right, the DSR return from the host straight to
 // the router, the session the Mux shut down, the VIP withdrawn and announced again.
 func TestLabTopology(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "samples", "lab", "captures", "timeline.json"))
+	raw, err := os.ReadFile(filepath.Join(testenv.Samples(t), "lab", "captures", "timeline.json"))
 	if err != nil {
 		t.Fatalf("lab record missing (committed with the repository): %v", err)
 	}

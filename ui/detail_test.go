@@ -10,6 +10,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/stackflow/stackflow/decode/pcapio"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // vxlanFrame builds Ethernet/IPv4/UDP(dport)/VXLAN(vni)/Ethernet/IPv4/TCP(SYN) with gopacket.
@@ -139,7 +140,7 @@ func TestHexDump(t *testing.T) {
 // samplePackets reads the first n packets of a committed sample, for fuzz seeds.
 func samplePackets(t testing.TB, name string, n int) [][]byte {
 	t.Helper()
-	src, err := pcapio.Open(sampleFileTB(t, name), pcapio.Options{})
+	src, err := pcapio.Open(testenv.Sample(t, name), pcapio.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

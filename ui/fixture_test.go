@@ -2,12 +2,11 @@ package ui
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stackflow/stackflow/flows"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 func u16(v uint16) *uint16 { return &v }
@@ -100,42 +99,10 @@ func fixtureReport() *flows.Report {
 	}
 }
 
-// repoRoot walks up from the test's directory to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// sampleFile returns a committed sample capture, failing when it is missing (samples/ is part of
-// the repository).
-func sampleFile(t *testing.T, name string) string { return sampleFileTB(t, name) }
-
-func sampleFileTB(t testing.TB, name string) string {
-	t.Helper()
-	p := filepath.Join(repoRoot(t), "samples", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("committed sample missing: %v", err)
-	}
-	return p
-}
-
 // analyzeSample runs the real analysis on a sample, returning the report and a FileSource over it.
 func analyzeSample(t *testing.T, name string) (*flows.Report, *FileSource) {
 	t.Helper()
-	file := sampleFile(t, name)
+	file := testenv.Sample(t, name)
 	pc := flows.NewProblemCollector(0)
 	inputs, err := flows.OpenInputs([]string{file}, nil, pc)
 	if err != nil {

@@ -9,21 +9,13 @@ import (
 	"testing"
 
 	"github.com/stackflow/stackflow/flows"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
-
-func pocSample(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "samples", "azurestack-poc.pcapng")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("committed sample missing: %v", err)
-	}
-	return p
-}
 
 // TestDiagramMatchesLibrary checks that the command draws exactly what topo draws for the same
 // report: its DOT equals the library's golden files (topology, and the longest forward path).
 func TestDiagramMatchesLibrary(t *testing.T) {
-	code, js, stderr := runCLI(t, nil, "analyze", "--format", "json", pocSample(t))
+	code, js, stderr := runCLI(t, nil, "analyze", "--format", "json", testenv.Sample(t, "azurestack-poc.pcapng"))
 	if code != 0 {
 		t.Fatalf("analyze exit %d: %s", code, stderr)
 	}
@@ -47,7 +39,7 @@ func TestDiagramMatchesLibrary(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			args := append([]string{"diagram", "--format", "dot", "-o", "-", pocSample(t)}, c.args...)
+			args := append([]string{"diagram", "--format", "dot", "-o", "-", testenv.Sample(t, "azurestack-poc.pcapng")}, c.args...)
 			code, out, stderr := runCLI(t, nil, args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
@@ -77,7 +69,7 @@ func TestDiagramOutputs(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			args := []string{"diagram", "-o", filepath.Join(dir, c.out), "--no-legend", pocSample(t)}
+			args := []string{"diagram", "-o", filepath.Join(dir, c.out), "--no-legend", testenv.Sample(t, "azurestack-poc.pcapng")}
 			if c.format != "" {
 				args = append(args, "--format", c.format)
 			}
@@ -95,7 +87,7 @@ func TestDiagramOutputs(t *testing.T) {
 		})
 	}
 	t.Run("filter reaches the diagram", func(t *testing.T) {
-		code, out, stderr := runCLI(t, nil, "diagram", "-f", "dot", "--filter", "dsr", pocSample(t))
+		code, out, stderr := runCLI(t, nil, "diagram", "-f", "dot", "--filter", "dsr", testenv.Sample(t, "azurestack-poc.pcapng"))
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
@@ -114,13 +106,13 @@ func TestDiagramUsage(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"bad format", []string{"diagram", "--format", "png", "-o", out, pocSample(t)}},
-		{"unknown path", []string{"diagram", "--path", "p99999", "-o", out, pocSample(t)}},
+		{"bad format", []string{"diagram", "--format", "png", "-o", out, testenv.Sample(t, "azurestack-poc.pcapng")}},
+		{"unknown path", []string{"diagram", "--path", "p99999", "-o", out, testenv.Sample(t, "azurestack-poc.pcapng")}},
 		{"missing input", []string{"diagram", "-o", out, filepath.Join(dir, "nope.pcap")}},
-		{"missing output folder", []string{"diagram", "-o", filepath.Join(dir, "no", "x.svg"), pocSample(t)}},
-		{"bad window", []string{"diagram", "--window", "0s", "-o", out, pocSample(t)}},
-		{"bad filter", []string{"diagram", "--filter", "vni", "-o", out, pocSample(t)}},
-		{"output is input", []string{"diagram", "-o", pocSample(t), pocSample(t)}},
+		{"missing output folder", []string{"diagram", "-o", filepath.Join(dir, "no", "x.svg"), testenv.Sample(t, "azurestack-poc.pcapng")}},
+		{"bad window", []string{"diagram", "--window", "0s", "-o", out, testenv.Sample(t, "azurestack-poc.pcapng")}},
+		{"bad filter", []string{"diagram", "--filter", "vni", "-o", out, testenv.Sample(t, "azurestack-poc.pcapng")}},
+		{"output is input", []string{"diagram", "-o", testenv.Sample(t, "azurestack-poc.pcapng"), testenv.Sample(t, "azurestack-poc.pcapng")}},
 		{"no input", []string{"diagram", "-o", out}},
 	}
 	for _, c := range cases {
@@ -135,7 +127,7 @@ func TestDiagramUsage(t *testing.T) {
 		})
 	}
 	t.Run("unknown path message", func(t *testing.T) {
-		_, _, stderr := runCLI(t, nil, "diagram", "--path", "p99999", "-f", "dot", pocSample(t))
+		_, _, stderr := runCLI(t, nil, "diagram", "--path", "p99999", "-f", "dot", testenv.Sample(t, "azurestack-poc.pcapng"))
 		if !strings.Contains(stderr, `"p99999"`) || !strings.Contains(stderr, "p1 ..") {
 			t.Errorf("stderr %q should name the id and the ids that exist", stderr)
 		}

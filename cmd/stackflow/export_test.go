@@ -16,6 +16,7 @@ import (
 
 	"github.com/stackflow/stackflow/decode/pcapio"
 	"github.com/stackflow/stackflow/flows"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // pcapngPacket is one packet read back from an export with our own reader.
@@ -83,7 +84,7 @@ var commentRE = regexp.MustCompile(`^(path p\d+ hop (\d+) \([a-z+]+\)|flow f\d+)
 // it back with pcapio: one interface per hop point in hop order, the input's bytes and times,
 // a comment naming hop, point, file and packet number on every packet.
 func TestExportPathFile(t *testing.T) {
-	in := filepath.Join("..", "..", "samples", "azurestack-poc.pcapng")
+	in := testenv.Sample(t, "azurestack-poc.pcapng")
 	r := analyzeJSON(t, in)
 	var path *flows.Path
 	for i := range r.Paths {
@@ -153,7 +154,7 @@ func TestExportPathFile(t *testing.T) {
 
 // TestExportFlowStdout writes a flow to stdout ("-o -"), as piped into Wireshark.
 func TestExportFlowStdout(t *testing.T) {
-	in := filepath.Join("..", "..", "samples", "azurestack-poc.pcapng")
+	in := testenv.Sample(t, "azurestack-poc.pcapng")
 	r := analyzeJSON(t, in)
 	f := r.Flows[0]
 	code, stdout, stderr := runCLI(t, nil, "export", "--flow", f.ID, "-o", "-", in)
@@ -173,27 +174,9 @@ func TestExportFlowStdout(t *testing.T) {
 
 // TestExportNS3 exports the ns-3 echo's forward path from three files of two link types.
 func TestExportNS3(t *testing.T) {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if parent := filepath.Dir(dir); parent != dir {
-			dir = parent
-		} else {
-			t.Fatal("go.mod not found")
-		}
-	}
-	caps := filepath.Join(dir, "..", "shared", "captures")
-	if _, err := os.Stat(caps); err != nil {
-		t.Skipf("public captures not available (%v)", err)
-	}
 	var files []string
 	for _, n := range []string{"n0-p2p", "n1-p2p", "n2-csma"} {
-		files = append(files, filepath.Join(caps, "multihop-ns3-"+n+".pcap"))
+		files = append(files, testenv.Capture(t, "multihop-ns3-"+n+".pcap"))
 	}
 	code, stdout, stderr := runCLI(t, nil, append([]string{"export", "--path", "p1", "-o", "-"}, files...)...)
 	if code != 0 {
@@ -217,7 +200,7 @@ func TestExportNS3(t *testing.T) {
 
 // TestExportUsage pins the exit codes of export's argument errors; none leaves a file behind.
 func TestExportUsage(t *testing.T) {
-	in := filepath.Join("..", "..", "samples", "azurestack-poc.pcapng")
+	in := testenv.Sample(t, "azurestack-poc.pcapng")
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.pcapng")
 	notCapture := filepath.Join(dir, "notes.txt")
@@ -264,7 +247,7 @@ func TestExportTerminal(t *testing.T) {
 	}
 	defer tty.Close()
 	var errb bytes.Buffer
-	in := filepath.Join("..", "..", "samples", "azurestack-poc.pcapng")
+	in := testenv.Sample(t, "azurestack-poc.pcapng")
 	code := run(t.Context(), []string{"export", "--path", "p1", "-o", "-", in},
 		env{stdout: tty, stderr: &errb, isTerminal: func(uintptr) bool { return true }})
 	if st, _ := tty.Stat(); code != 2 || st.Size() != 0 || !strings.Contains(errb.String(), "terminal") {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stackflow/stackflow/flows"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 func runCLI(t *testing.T, stdin []byte, args ...string) (code int, stdout, stderr string) {
@@ -21,7 +22,7 @@ func runCLI(t *testing.T, stdin []byte, args ...string) (code int, stdout, stder
 
 func sample(t *testing.T) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "samples", "public", "vxlan-http-vni1.pcap")
+	p := filepath.Join(testenv.Samples(t), "public", "vxlan-http-vni1.pcap")
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("committed sample missing: %v", err)
 	}
@@ -93,13 +94,13 @@ func TestStdin(t *testing.T) {
 func TestReplayScenarioByteIdentical(t *testing.T) {
 	dir := t.TempDir()
 	out, truth := filepath.Join(dir, "poc.pcapng"), filepath.Join(dir, "poc.truth.json")
-	code, _, stderr := runCLI(t, nil, "replay", "--scenario", filepath.Join("..", "..", "samples", "azurestack-poc.yaml"), "-o", out, "--truth", truth)
+	code, _, stderr := runCLI(t, nil, "replay", "--scenario", testenv.Sample(t, "azurestack-poc.yaml"), "-o", out, "--truth", truth)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for got, want := range map[string]string{out: "azurestack-poc.pcapng", truth: "azurestack-poc.truth.json"} {
 		a, _ := os.ReadFile(got)
-		b, err := os.ReadFile(filepath.Join("..", "..", "samples", want))
+		b, err := os.ReadFile(testenv.Sample(t, want))
 		if err != nil || !bytes.Equal(a, b) {
 			t.Errorf("%s differs from samples/%s (%d vs %d bytes, %v)", got, want, len(a), len(b), err)
 		}
@@ -114,7 +115,7 @@ func TestReplayScenarioByteIdentical(t *testing.T) {
 func TestReplayRetime(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "two.pcapng")
-	code, _, stderr := runCLI(t, nil, "replay", filepath.Join("..", "..", "samples", "azurestack-poc.pcapng"),
+	code, _, stderr := runCLI(t, nil, "replay", testenv.Sample(t, "azurestack-poc.pcapng"),
 		"--point", "client-nat", "--point", "mux-host", "--speed", "2", "--loop", "2", "--start-at", "2025-01-01T00:00:00Z", "-o", out)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

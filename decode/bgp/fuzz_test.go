@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // streamSeeds returns, per capture, the bytes each sender sent, concatenated in capture
 // order (the seed captures are in order). Missing captures just give fewer seeds.
 func streamSeeds() [][]byte {
-	dir, err := capturesPath()
+	dir, err := testenv.Captures()
 	if err != nil {
 		return nil
 	}

@@ -2,54 +2,15 @@ package bgp
 
 import (
 	"encoding/binary"
-	"errors"
-	"fmt"
-	"io"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/stackflow/stackflow/decode"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
-
-// capturesPath finds ../shared/captures next to the repository root (the directory holding
-// go.mod, searched upwards from the test's directory).
-func capturesPath() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	caps := filepath.Join(dir, "..", "shared", "captures")
-	if _, err := os.Stat(caps); err != nil {
-		return "", err
-	}
-	return caps, nil
-}
-
-// capturesDir returns the captures folder or skips the test, logging why.
-func capturesDir(t testing.TB) string {
-	t.Helper()
-	caps, err := capturesPath()
-	if err != nil {
-		t.Skipf("real captures unavailable (../shared/captures): %v", err)
-	}
-	return caps
-}
 
 // segment is one decoded TCP/179 packet, ready to feed.
 type segment struct {
@@ -57,66 +18,33 @@ type segment struct {
 	tcp *layers.TCP
 }
 
-type packetSource interface {
-	ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
-}
-
 // readSegments decodes every TCP packet on port 179 of a capture file with gopacket (the
 // decode package's own decoder is another helper's work), or skips the test when the
 // captures are absent.
 func readSegments(t testing.TB, name string) []segment {
 	t.Helper()
-	segs, err := readSegmentsFile(filepath.Join(capturesDir(t), name))
+	segs, err := readSegmentsFile(testenv.Capture(t, name))
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return segs
 }
 
-// readSegmentsFile reads one capture. Cisco HDLC (link type 104) is unwrapped here:
-// address 0x0f/0x8f, control 0, then an ethertype.
+// readSegmentsFile reads one capture with pcapgo and keeps its TCP/179 segments, those read
+// before any error included.
 func readSegmentsFile(path string) ([]segment, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var src packetSource
-	var link layers.LinkType
-	if filepath.Ext(path) == ".pcapng" {
-		r, err := pcapgo.NewNgReader(f, pcapgo.NgReaderOptions{WantMixedLinkType: true})
-		if err != nil {
-			return nil, err
-		}
-		src, link = r, r.LinkType()
-	} else {
-		r, err := pcapgo.NewReader(f)
-		if err != nil {
-			return nil, err
-		}
-		src, link = r, r.LinkType()
-	}
+	pkts, err := testenv.ReadPcap(path)
 	var out []segment
-	for n := uint64(1); ; n++ {
-		data, ci, err := src.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return out, fmt.Errorf("packet %d: %w", n, err)
-		}
-		l := link
-		if len(ci.AncillaryData) > 0 { // pcapng with WantMixedLinkType
-			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-				l = lt
-			}
-		}
-		if s, ok := decodeSegment(data, ci, l, n); ok {
+	for i, p := range pkts {
+		if s, ok := decodeSegment(p.Data, p.Info, p.LinkType, uint64(i+1)); ok {
 			out = append(out, s)
 		}
 	}
+	return out, err
 }
 
+// decodeSegment decodes one packet with gopacket. Cisco HDLC (link type 104) is unwrapped
+// here: address 0x0f/0x8f, control 0, then an ethertype.
 func decodeSegment(data []byte, ci gopacket.CaptureInfo, link layers.LinkType, n uint64) (segment, bool) {
 	var p gopacket.Packet
 	switch link {

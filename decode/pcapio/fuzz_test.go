@@ -5,13 +5,15 @@ import (
 	"io"
 	"os"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // FuzzReader feeds any bytes to NewReader and drains the source. It must never panic or
 // loop, Next must only ever return a record or io.EOF for in-memory input, and the records
 // must be self-consistent. Seeds: every public capture under 100 KB, plus built-in fixtures.
 func FuzzReader(f *testing.F) {
-	if dir, _ := findCaptures(); dir != "" {
+	if dir, err := testenv.Captures(); err == nil {
 		for _, p := range captureFiles(f, dir) {
 			if fi, err := os.Stat(p); err == nil && fi.Size() < 100<<10 {
 				if b, err := os.ReadFile(p); err == nil {

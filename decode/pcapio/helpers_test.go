@@ -12,41 +12,7 @@ import (
 )
 
 // This file holds the test fixtures: a tiny pcap and pcapng writer for hand-built inputs, the
-// location of the shared public captures, and a drain helper.
-
-// findCaptures returns ../shared/captures resolved from the repository root, or "" with the
-// reason when it is absent.
-func findCaptures() (string, string) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err.Error()
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", "no go.mod above the test directory"
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "captures")
-	if fi, err := os.Stat(c); err != nil || !fi.IsDir() {
-		return "", "shared captures folder " + c + " is absent"
-	}
-	return c, ""
-}
-
-// capturesDir returns the shared captures folder or skips the test.
-func capturesDir(t testing.TB) string {
-	t.Helper()
-	dir, why := findCaptures()
-	if dir == "" {
-		t.Skip(why)
-	}
-	return dir
-}
+// list of the shared public captures, and a drain helper.
 
 // captureFiles lists the capture files in dir (everything but the manifest).
 func captureFiles(t testing.TB, dir string) []string {

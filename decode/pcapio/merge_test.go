@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // mergeInput builds a pcap source whose records have the given times (in seconds) and data
@@ -165,7 +167,7 @@ func TestMergeSourceError(t *testing.T) {
 // TestMergeRealCaptures merges the three ns-3 captures of one flow (same simulated clock): the
 // merged stream must be non-decreasing in time and hold every record of every input.
 func TestMergeRealCaptures(t *testing.T) {
-	dir := capturesDir(t)
+	dir := testenv.CapturesOrSkip(t)
 	var srcs []Source
 	var total int
 	for _, name := range []string{"multihop-ns3-n0-p2p.pcap", "multihop-ns3-n1-p2p.pcap", "multihop-ns3-n2-csma.pcap"} {

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // TestWalkOptions walks hand-built option areas in both byte orders.
@@ -99,7 +101,7 @@ func TestWalkOptionsAllocs(t *testing.T) {
 // TestRealCaptureOptions reads the synthetic etl2pcapng-style capture: interface names,
 // direction flags and comments must come through.
 func TestRealCaptureOptions(t *testing.T) {
-	dir := capturesDir(t)
+	dir := testenv.CapturesOrSkip(t)
 	src, err := Open(dir+"/synthetic-etl2pcapng-layout.pcapng", Options{})
 	if err != nil {
 		t.Skip(err)

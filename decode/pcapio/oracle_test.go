@@ -16,8 +16,9 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // oracleRec is what an oracle says about one packet.
@@ -29,77 +30,34 @@ type oracleRec struct {
 	noLink   bool // the oracle (tshark) does not give LINKTYPE_* or interface names
 }
 
-// refusedError marks a file the oracle would not open at all.
-type refusedError struct{ err error }
-
-func (e refusedError) Error() string { return "refused: " + e.err.Error() }
-
-// readOracle reads a file with gopacket's pcapgo: the classic Reader, or NgReader with mixed
-// link types allowed. err is the error that ended the read early (nil at a clean end).
-func readOracle(t *testing.T, path string) (recs []oracleRec, err error) {
-	t.Helper()
-	f, ferr := os.Open(path)
-	if ferr != nil {
-		t.Fatal(ferr)
+// readOracle reads a file with gopacket's pcapgo (through testenv.ReadPcap: the classic Reader,
+// or NgReader with mixed link types allowed). err is the error that ended the read early (nil
+// at a clean end); it wraps testenv.ErrRefused when pcapgo would not open the file at all.
+func readOracle(path string) ([]oracleRec, error) {
+	pkts, err := testenv.ReadPcap(path)
+	recs := make([]oracleRec, len(pkts))
+	for i, p := range pkts {
+		recs[i] = oracleRec{ci: p.Info, data: p.Data, linkType: uint16(p.LinkType), ifName: p.Interface}
 	}
-	defer f.Close()
-	var magic [4]byte
-	if _, ferr := io.ReadFull(f, magic[:]); ferr != nil {
-		t.Fatal(ferr)
-	}
-	if _, ferr := f.Seek(0, io.SeekStart); ferr != nil {
-		t.Fatal(ferr)
-	}
-	if isPcapngMagic(magic[:]) {
-		r, err := pcapgo.NewNgReader(f, pcapgo.NgReaderOptions{WantMixedLinkType: true})
-		if err != nil {
-			return nil, refusedError{err}
-		}
-		for {
-			data, ci, err := r.ReadPacketData()
-			if err != nil {
-				if err == io.EOF {
-					return recs, nil
-				}
-				return recs, err
-			}
-			lt, _ := ci.AncillaryData[0].(layers.LinkType)
-			ifc, _ := r.Interface(ci.InterfaceIndex)
-			recs = append(recs, oracleRec{ci: ci, data: data, linkType: uint16(lt), ifName: ifc.Name})
-		}
-	}
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		return nil, refusedError{err}
-	}
-	for {
-		data, ci, err := r.ReadPacketData()
-		if err != nil {
-			if err == io.EOF {
-				return recs, nil
-			}
-			return recs, err
-		}
-		recs = append(recs, oracleRec{ci: ci, data: data, linkType: uint16(r.LinkType())})
-	}
+	return recs, err
 }
 
 // TestAgainstPcapgo reads every public capture with our framer and with pcapgo and compares
 // them record by record. pcapgo is the oracle except where it stops early on damage: then the
 // records before its error must agree and we must have reported a problem instead of an error.
 func TestAgainstPcapgo(t *testing.T) {
-	dir := capturesDir(t)
+	dir := testenv.CapturesOrSkip(t)
 	files := captureFiles(t, dir)
 	if len(files) == 0 {
 		t.Skip("no capture files in " + dir)
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			want, oerr := readOracle(t, path)
-			if re, ok := oerr.(refusedError); ok {
+			want, oerr := readOracle(path)
+			if errors.Is(oerr, testenv.ErrRefused) {
 				// pcapgo accepts only format version 2.4; libpcap and Wireshark read any 2.x
 				// (before 2.3 with caplen and origlen swapped). tshark is the oracle then.
-				t.Logf("pcapgo %v; asking tshark", re.err)
+				t.Logf("%v; asking tshark", oerr)
 				want, oerr = readTshark(t, path)
 			}
 			var problems []Problem
@@ -197,13 +155,13 @@ func TestAgainstPcapgo(t *testing.T) {
 // TestOracleErrorKinds pins what pcapgo's refusals look like, so that the exception above keeps
 // covering only cut-short files.
 func TestOracleErrorKinds(t *testing.T) {
-	dir := capturesDir(t)
+	dir := testenv.CapturesOrSkip(t)
 	path := filepath.Join(dir, "bad-truncated-mid-record.pcap")
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("%s absent: %v", path, err)
 	}
-	_, oerr := readOracle(t, path)
-	if _, ok := oerr.(refusedError); !ok {
+	_, oerr := readOracle(path)
+	if !errors.Is(oerr, testenv.ErrRefused) {
 		t.Errorf("pcapgo on a version 2.0 file: %v, want a refusal", oerr)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "vlan-8021q-http.pcap"))

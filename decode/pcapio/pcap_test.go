@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // TestPcapRecords checks classic pcap framing for every byte order and resolution, and the
@@ -192,7 +194,7 @@ func TestPcapSwappedLengths(t *testing.T) {
 
 // TestRealDamagedCaptures pins the problems reported for the two public damaged files.
 func TestRealDamagedCaptures(t *testing.T) {
-	dir := capturesDir(t)
+	dir := testenv.CapturesOrSkip(t)
 	for _, tc := range []struct {
 		file     string
 		recs     int

@@ -10,41 +10,8 @@ import (
 
 	"github.com/stackflow/stackflow/decode"
 	"github.com/stackflow/stackflow/decode/pcapio"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
-
-// findCaptures locates ../shared/captures beside the repository root (the directory holding
-// go.mod, found by walking up from the test's directory).
-func findCaptures() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	caps := filepath.Join(dir, "..", "shared", "captures")
-	if _, err := os.Stat(caps); err != nil {
-		return "", err
-	}
-	return caps, nil
-}
-
-// capturesDir returns the public captures directory or skips the test, saying why.
-func capturesDir(t testing.TB) string {
-	t.Helper()
-	dir, err := findCaptures()
-	if err != nil {
-		t.Skipf("public captures not available (../shared/captures): %v", err)
-	}
-	return dir
-}
 
 // readCapture decodes every packet of a capture file into the table, at capture point point.
 func readCapture(t testing.TB, tb *Table, path string, point int) int {
@@ -103,7 +70,7 @@ func TestDumpCaptureFlows(t *testing.T) {
 		t.Skip("set CONN_DUMP=<capture file name> to print its flows")
 	}
 	tb := NewTable(Config{})
-	readCapture(t, tb, filepath.Join(capturesDir(t), name), 0)
+	readCapture(t, tb, testenv.Capture(t, name), 0)
 	tb.Flush()
 	recs := tb.Records()
 	for i := range recs {
@@ -127,7 +94,7 @@ func TestDumpCaptureFlows(t *testing.T) {
 // originator is the echo requester (history "^"). tshark counts the two retransmitted FINs of
 // port 64565 as retransmissions; Zeek, and this table, count only payload.
 func TestRealCaptures(t *testing.T) {
-	dir := capturesDir(t)
+	dir := testenv.CapturesOrSkip(t)
 	cases := []struct {
 		file string
 		want []string

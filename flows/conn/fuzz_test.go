@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stackflow/stackflow/decode"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // The fuzz input is a config byte followed by 24-byte packet descriptions (see fuzzPacket).
@@ -131,7 +132,7 @@ func FuzzTable(f *testing.F) {
 		now = p.Time
 	}
 	f.Add(seed)
-	if dir, err := findCaptures(); err == nil {
+	if dir, err := testenv.Captures(); err == nil {
 		for i, name := range []string{"vxlan-vlan-tls-vni1111.pcap", "nat-pnat-pair-original.pcap",
 			"ipv6-fragmented-dns.pcap", "gre-ipv4-mixed.pcap"} {
 			s := []byte{byte(i * 9)} // vary MaxActive and MaxFragments between seeds

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -12,63 +11,14 @@ import (
 
 	"github.com/stackflow/stackflow/decode"
 	"github.com/stackflow/stackflow/decode/pcapio"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
-
-// repoRoot walks up from the test's directory to the one holding go.mod, or skips the test.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot locate test data")
-		}
-		dir = parent
-	}
-}
-
-// capturesDir finds ../shared/captures next to the repository root, or skips the test.
-func capturesDir(t testing.TB) string {
-	t.Helper()
-	c, err := lookupCaptures()
-	if err != nil {
-		t.Skipf("public captures not found: %v", err)
-	}
-	return c
-}
-
-// lookupCaptures returns ../shared/captures next to the directory holding go.mod.
-func lookupCaptures() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", os.ErrNotExist
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "captures")
-	_, err = os.Stat(c)
-	return c, err
-}
 
 // readPoints decodes each file as one capture point (its index in names) and returns every
 // packet merged by timestamp, stable in file order (as the pipeline's k-way merge does).
 func readPoints(t testing.TB, names ...string) []decode.Packet {
 	t.Helper()
-	return readPointsIn(t, capturesDir(t), names...)
+	return readPointsIn(t, testenv.CapturesOrSkip(t), names...)
 }
 
 func readPointsIn(t testing.TB, dir string, names ...string) []decode.Packet {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stackflow/stackflow/decode"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // fuzzRecord is the size of one packet in FuzzTracker's input.
@@ -103,7 +104,7 @@ func FuzzTracker(f *testing.F) {
 
 // ns3Seed encodes the real ns-3 captures' packets in the fuzz encoding, or returns nil.
 func ns3Seed(f *testing.F) []byte {
-	if _, err := lookupCaptures(); err != nil {
+	if _, err := testenv.Captures(); err != nil {
 		return nil
 	}
 	pkts := readPoints(f, "multihop-ns3-n0-p2p.pcap", "multihop-ns3-n1-p2p.pcap", "multihop-ns3-n2-csma.pcap")

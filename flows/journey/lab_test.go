@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // labTimeline is the part of samples/lab/captures/timeline.json (written by
@@ -75,7 +77,7 @@ func epochNs(t *testing.T, s string) int64 {
 // BIRD router, Mux with VXLAN, host with DNAT and DSR, portal; ten capture points on one
 // kernel clock) and checks what it finds against the recording's own timeline.
 func TestLabRecording(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "samples", "lab", "captures")
+	dir := filepath.Join(testenv.Samples(t), "lab", "captures")
 	raw, err := os.ReadFile(filepath.Join(dir, "timeline.json"))
 	if err != nil {
 		t.Skipf("lab recording not present: %v", err)

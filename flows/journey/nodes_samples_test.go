@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // truthNodes is the part of samples/<name>.truth.json that names the machines and the NAT
@@ -46,7 +48,7 @@ var protoNames = map[string]uint8{"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58}
 // capture shows, and one NAT entry per mapping, at the machine that made it, counting both
 // directions.
 func TestSamplesNodesAgainstTruth(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "samples")
+	dir := testenv.Samples(t)
 	for _, name := range []string{"azurestack-poc", "fault-vip-withdrawn", "fault-hop-drops",
 		"fault-mtu-blackhole", "fault-mtu-fragneeded"} {
 		t.Run(name, func(t *testing.T) {

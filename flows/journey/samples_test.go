@@ -10,6 +10,7 @@ import (
 
 	"github.com/stackflow/stackflow/decode"
 	"github.com/stackflow/stackflow/decode/pcapio"
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // sampleTruth is the part of samples/<name>.truth.json (the synthesizer's answer key) that
@@ -66,7 +67,7 @@ func readSample(t *testing.T, path string) ([]decode.Packet, []string) {
 // precision and recall (consecutive observations of one packet, by packet number), transform
 // agreement on the links both found, and the clock offsets the scenario set.
 func TestSamplesHopLinks(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "samples")
+	dir := testenv.Samples(t)
 	for _, name := range []string{"azurestack-poc", "fault-vip-withdrawn", "fault-hop-drops",
 		"fault-mtu-blackhole", "fault-mtu-fragneeded"} {
 		t.Run(name, func(t *testing.T) {

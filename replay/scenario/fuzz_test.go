@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // FuzzParse: no input makes the loader panic, and every rejection is an ErrorList of
@@ -12,7 +14,7 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal))
 	f.Add([]byte(sdn))
-	if files, err := filepath.Glob(filepath.Join(repoRoot(f), "samples", "*.yaml")); err == nil {
+	if files, err := filepath.Glob(filepath.Join(testenv.Samples(f), "*.yaml")); err == nil {
 		for _, name := range files {
 			if b, err := os.ReadFile(name); err == nil {
 				f.Add(b)

@@ -7,26 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// repoRoot walks up from the test's directory to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/stackflow/stackflow/internal/testenv"
+)
 
 // minimal is a small valid scenario the error cases below modify.
 const minimal = `name: t
@@ -109,7 +92,7 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 }
 
 func TestParseSamples(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "samples")
+	dir := testenv.Samples(t)
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Skipf("no scenario samples in %s", dir)

@@ -2,16 +2,17 @@ package synth
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // bulkScenario is the reference topology with heavy traffic: many TCP downloads and uploads,
 // every packet crossing four or five capture points.
 func bulkScenario(t testing.TB) string {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(repoRoot(t), "samples", "azurestack-poc.yaml"))
+	src, err := os.ReadFile(testenv.Sample(t, "azurestack-poc.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

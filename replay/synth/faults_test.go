@@ -3,9 +3,10 @@ package synth
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 func conversation(t *testing.T, tr *Truth, name string) TruthConversation {
@@ -155,7 +156,7 @@ func TestFaultHopDrops(t *testing.T) {
 // TestVNIOutOfRangeStillGenerates: a VNI the loader only warns about is written as given, so
 // that an analyzer can flag it; the warning travels in the truth.
 func TestVNIOutOfRangeStillGenerates(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join(repoRoot(t), "samples", "azurestack-poc.yaml"))
+	src, err := os.ReadFile(testenv.Sample(t, "azurestack-poc.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,13 +5,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stackflow/stackflow/internal/testenv"
 	"github.com/stackflow/stackflow/replay/scenario"
 )
 
 // FuzzGenerate: any scenario the loader accepts is synthesized without a panic, frames come
 // out in time order and decode. Seeds are the committed samples.
 func FuzzGenerate(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join(repoRoot(f), "samples", "*.yaml"))
+	files, _ := filepath.Glob(filepath.Join(testenv.Samples(f), "*.yaml"))
 	for _, name := range files {
 		if b, err := os.ReadFile(name); err == nil {
 			f.Add(b)

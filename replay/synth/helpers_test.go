@@ -3,13 +3,12 @@ package synth
 import (
 	"bytes"
 	"encoding/binary"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/stackflow/stackflow/internal/testenv"
 	"github.com/stackflow/stackflow/replay"
 	"github.com/stackflow/stackflow/replay/scenario"
 )
@@ -40,28 +39,9 @@ type discardSink struct{ n int }
 func (d *discardSink) WriteFrame(*replay.Frame) error { d.n++; return nil }
 func (d *discardSink) Close() error                   { return nil }
 
-// repoRoot walks up from the test's directory to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 func loadSample(t testing.TB, name string) *scenario.Scenario {
 	t.Helper()
-	sc, err := scenario.Load(filepath.Join(repoRoot(t), "samples", name))
+	sc, err := scenario.Load(testenv.Sample(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,10 @@ package synth
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 // pathOf renders a journey as "point:transform:ttl" steps.
@@ -199,7 +200,7 @@ func flowPorts(d decoded) (uint16, uint16) {
 // TestNoDSRReturnsThroughMux: with dsr: false the host sends replies back to the Mux in VXLAN
 // and the Mux decapsulates and routes them; the return path then does cross mux-host.
 func TestNoDSRReturnsThroughMux(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join(repoRoot(t), "samples", "azurestack-poc.yaml"))
+	src, err := os.ReadFile(testenv.Sample(t, "azurestack-poc.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

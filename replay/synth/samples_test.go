@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stackflow/stackflow/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite samples/*.pcapng and samples/*.truth.json")
@@ -23,7 +25,7 @@ var generatedSamples = []string{
 // TestSamplesRegenerate proves the committed captures and truth files are exactly what the
 // scenarios produce: it regenerates each in memory and compares bytes (-update rewrites them).
 func TestSamplesRegenerate(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "samples")
+	dir := testenv.Samples(t)
 	for _, name := range generatedSamples {
 		t.Run(name, func(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, name+".yaml")); err != nil {
