@@ -36,6 +36,18 @@ type truthFile struct {
 	WithdrawnTraffic []struct {
 		VIP string `json:"vip"`
 	} `json:"withdrawn_traffic"`
+	VIPs []struct {
+		VIP string `json:"vip"`
+	} `json:"vips"`
+	BGP struct {
+		Routes []struct {
+			Peer    string `json:"peer"`
+			Prefix  string `json:"prefix"`
+			Event   string `json:"event"`
+			Time    string `json:"time"`
+			NextHop string `json:"next_hop"`
+		} `json:"routes"`
+	} `json:"bgp"`
 }
 
 func loadTruth(t *testing.T, name string) truthFile {
@@ -135,6 +147,31 @@ func TestSamplesAgainstTruth(t *testing.T) {
 			}
 			if fwd == 0 {
 				t.Errorf("no forward path %v", wantFwd)
+			}
+
+			// BGP: every announcement and withdrawal the scenario made, in order, with its time
+			// and next hop, and nothing else.
+			var gotRoutes, wantRoutes []string
+			for _, rt := range rep.BGP.Routes {
+				gotRoutes = append(gotRoutes, strings.Join([]string{rt.Time, rt.Peer, rt.Event, rt.Prefix, rt.NextHop}, " "))
+			}
+			for _, rt := range tr.BGP.Routes {
+				wantRoutes = append(wantRoutes, strings.Join([]string{rt.Time, rt.Peer, rt.Event, rt.Prefix, rt.NextHop}, " "))
+			}
+			if !slices.Equal(gotRoutes, wantRoutes) {
+				t.Errorf("BGP route events:\n got %q\nwant %q", gotRoutes, wantRoutes)
+			}
+			// Every VIP is a node with the vip role.
+			for _, v := range tr.VIPs {
+				found := false
+				for _, n := range rep.Nodes {
+					if slices.Contains(n.Addresses, v.VIP) && slices.Contains(n.Roles, "vip") {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("VIP %s is not a node with the vip role", v.VIP)
+				}
 			}
 
 			// Traffic to the withdrawn VIP: exactly the packets the router dropped for want of a route.
