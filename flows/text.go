@@ -439,10 +439,11 @@ func (t *textWriter) flows(r *Report) {
 }
 
 func (t *textWriter) findings(r *Report) {
+	t.heading("Findings")
 	if len(r.Findings) == 0 {
+		t.printf("  none: no loss, no unanswered connections, no BGP trouble, nothing else worth a look\n")
 		return
 	}
-	t.heading("Findings")
 	for _, f := range r.Findings {
 		sev := f.Severity
 		switch sev {
