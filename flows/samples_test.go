@@ -39,6 +39,10 @@ type truthFile struct {
 	VIPs []struct {
 		VIP string `json:"vip"`
 	} `json:"vips"`
+	Points []struct {
+		ID            string `json:"id"`
+		ClockOffsetUs int64  `json:"clock_offset_us"`
+	} `json:"points"`
 	BGP struct {
 		Routes []struct {
 			Peer    string `json:"peer"`
@@ -160,6 +164,22 @@ func TestSamplesAgainstTruth(t *testing.T) {
 			}
 			if !slices.Equal(gotRoutes, wantRoutes) {
 				t.Errorf("BGP route events:\n got %q\nwant %q", gotRoutes, wantRoutes)
+			}
+			// Clock offsets: estimated from the packets, within 50 µs of the scenario's (one point of
+			// fault-hop-drops writes its timestamps 2 ms late).
+			for _, tp := range tr.Points {
+				for _, p := range rep.Capture.Points {
+					if p.ID != tp.ID {
+						continue
+					}
+					got := int64(0)
+					if p.ClockOffsetUs != nil {
+						got = *p.ClockOffsetUs
+					}
+					if d := got - tp.ClockOffsetUs; d < -50 || d > 50 {
+						t.Errorf("point %s: clock offset %d us, scenario %d us", p.ID, got, tp.ClockOffsetUs)
+					}
+				}
 			}
 			// Every VIP is a node with the vip role.
 			for _, v := range tr.VIPs {
