@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/stackflow/stackflow/flows/journey"
 )
@@ -27,9 +28,12 @@ func (a *Analyzer) addJourneys(r *Report) {
 		a.tunnelEndpoints[k.src] = true
 		a.tunnelEndpoints[k.dst] = true
 	}
+	r.Nodes = slices.Grow(r.Nodes, len(res.Nodes))
 	for i, n := range res.Nodes {
 		r.Nodes = append(r.Nodes, a.nodeOf(i, n))
 	}
+	r.Paths = slices.Grow(r.Paths, len(res.Paths))
+	r.NAT = slices.Grow(r.NAT, len(res.NAT))
 	for i, p := range res.Paths {
 		r.Paths = append(r.Paths, a.pathOf(i, p))
 	}

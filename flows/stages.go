@@ -177,6 +177,7 @@ func (s *flowStage) finish(a *Analyzer, r *Report) {
 	recs := s.table.Drain() // takes the records without copying them
 	slices.SortFunc(recs, func(x, y conn.Record) int { return cmp.Compare(x.ID, y.ID) })
 	s.records = recs
+	r.Flows = slices.Grow(r.Flows, len(recs))
 	for i := range recs {
 		r.Flows = append(r.Flows, flowOf(a, &recs[i]))
 	}
