@@ -155,3 +155,26 @@ func TestReplayUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestClockOffsetFlag: a given offset is reported as given, and the other points' estimates
+// stay consistent with it (fault-hop-drops writes mux-host's timestamps 2 ms late).
+func TestClockOffsetFlag(t *testing.T) {
+	code, js, stderr := runCLI(t, nil, "analyze", "--format", "json", "--clock-offset", "mux-host=+2ms",
+		filepath.Join("..", "..", "samples", "fault-hop-drops.pcapng"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r flows.Report
+	if err := json.Unmarshal([]byte(js), &r); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.Capture.Points {
+		want := int64(0)
+		if p.ID == "mux-host" {
+			want = 2000
+		}
+		if p.ClockOffsetUs == nil || *p.ClockOffsetUs != want {
+			t.Errorf("point %s: clock offset %v, want %d us", p.ID, p.ClockOffsetUs, want)
+		}
+	}
+}
