@@ -188,15 +188,14 @@ type Analyzer struct {
 
 	stages []stage
 
-	// trackerOffsets are the user's clock offsets by point index, filled as points appear
-	// (the hop tracker reads them when it finishes).
-	trackerOffsets map[int]time.Duration
-	journeys       *journey.Result
-	rib            *rib
-	bgpLife        *bgpTimeline
-	mtu            mtuWatch
-	bgpMessages    []bgp.Message
-	dnsNames       map[netip.Addr]string
+	// tracker is the flow stage's hop tracker, told the user's clock offsets as points appear.
+	tracker     *journey.Tracker
+	journeys    *journey.Result
+	rib         *rib
+	bgpLife     *bgpTimeline
+	mtu         mtuWatch
+	bgpMessages []bgp.Message
+	dnsNames    map[netip.Addr]string
 	// tunnelEndpoints are the outer addresses of every tunnel, for naming Muxes and hosts.
 	tunnelEndpoints map[netip.Addr]bool
 }
@@ -322,7 +321,7 @@ func (a *Analyzer) point(rec *pcapio.Record) int {
 		linkType: iface.LinkType,
 	}
 	if d, ok := a.opts.ClockOffsets[ps.ID]; ok {
-		a.trackerOffsets[len(a.points)] = d
+		a.tracker.SetClockOffset(len(a.points), d)
 	}
 	a.points = append(a.points, ps)
 	row[rec.Interface] = len(a.points)

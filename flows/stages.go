@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -32,11 +31,11 @@ func newStages(a *Analyzer) []stage {
 		},
 		DropKeepalives: true,
 	})
-	a.trackerOffsets = map[int]time.Duration{}
 	f := &flowStage{
 		table:   conn.NewTable(conn.Config{}),
-		tracker: journey.NewTracker(journey.Config{Window: a.opts.Window, ClockOffsets: a.trackerOffsets}),
+		tracker: journey.NewTracker(journey.Config{Window: a.opts.Window}),
 	}
+	a.tracker = f.tracker
 	return []stage{b, f, &dnsStage{names: map[netip.Addr]string{}}}
 }
 

@@ -165,17 +165,27 @@ func NewTracker(cfg Config) *Tracker {
 	}
 	t.maxPending = min(t.maxPending, maxPendingLimit)
 	t.clock.ensure(cfg.Points)
-	for p, off := range cfg.ClockOffsets {
-		if p < 0 {
-			continue
-		}
-		t.clock.ensure(p + 1)
-		for len(t.userOff) <= p {
-			t.userOff = append(t.userOff, 0)
-		}
-		t.userOff[p] = int64(off)
+	given := t.given
+	t.given = map[int]time.Duration{}
+	for p, off := range given {
+		t.SetClockOffset(p, off)
 	}
 	return t
+}
+
+// SetClockOffset gives point's clock offset (`--clock-offset`), as Config.ClockOffsets does, for
+// a point that became known only while reading (a capture point is named at its first packet).
+// Call it before the point's first Observe.
+func (t *Tracker) SetClockOffset(point int, off time.Duration) {
+	if point < 0 {
+		return
+	}
+	t.given[point] = off
+	t.clock.ensure(point + 1)
+	for len(t.userOff) <= point {
+		t.userOff = append(t.userOff, 0)
+	}
+	t.userOff[point] = int64(off)
 }
 
 // MarkVIP records that a is a virtual IP (e.g. announced as a /32 by a Mux over BGP). VIPs are
