@@ -189,24 +189,13 @@ func (t *textWriter) paths(r *Report) {
 	for _, k := range order {
 		g := groups[k]
 		p := g.first
-		names := make([]string, 0, len(p.Hops)+1)
-		for _, h := range p.Hops {
-			n := t.nodeName(r, h.Node)
-			if len(names) == 0 || names[len(names)-1] != n {
-				names = append(names, n)
-			}
+		ids, reached := PathChain(r, &p)
+		names := make([]string, len(ids))
+		for i, id := range ids {
+			names[i] = t.nodeName(r, id)
 		}
-		// End the chain at the receiver, as the source document draws it: the node that owns
-		// the last hop's destination address.
-		if last := p.Hops[len(p.Hops)-1]; last.Dst != "" {
-			if id := nodeByAddress(r, last.Dst); id != "" {
-				if n := t.nodeName(r, id); names[len(names)-1] != n {
-					if last.Lost > 0 && last.Lost == last.Packets {
-						n = t.style("31", "(never reached) ") + n
-					}
-					names = append(names, n)
-				}
-			}
+		if !reached && len(names) > 1 {
+			names[len(names)-1] = t.style("31", "(never reached) ") + names[len(names)-1]
 		}
 		extra := ""
 		if p.DSR {

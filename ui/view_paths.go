@@ -62,14 +62,16 @@ func pathLost(p *flows.Path) int {
 	return n
 }
 
-// nodeChain draws a path as its nodes in order, repeats merged: "client -> nat -> router".
-func nodeChain(p *flows.Path, names map[string]string) string {
-	var out []string
-	for _, h := range p.Hops {
-		n := nameOf(names, h.Node)
-		if len(out) == 0 || out[len(out)-1] != n {
-			out = append(out, n)
-		}
+// nodeChain draws a path as its nodes in order, ending at the receiver (flows.PathChain):
+// "client -> nat -> router -> server".
+func nodeChain(r *flows.Report, p *flows.Path, names map[string]string) string {
+	ids, reached := flows.PathChain(r, p)
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = nameOf(names, id)
+	}
+	if !reached && len(out) > 1 {
+		out[len(out)-1] = "(never reached) " + out[len(out)-1]
 	}
 	return strings.Join(out, " -> ")
 }
@@ -96,7 +98,7 @@ func pathGroupRow(r *flows.Report, g pathGroup, names map[string]string, open bo
 		lost.tone = toneBad
 	}
 	return row{id: p.ID, group: true, cells: []cell{
-		toned(mark+" "+p.ID, toneInfo), plain(dir), num(len(g.members)), num(g.packets), lost, plain(nodeChain(p, names)),
+		toned(mark+" "+p.ID, toneInfo), plain(dir), num(len(g.members)), num(g.packets), lost, plain(nodeChain(r, p, names)),
 	}}
 }
 

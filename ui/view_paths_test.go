@@ -60,8 +60,8 @@ func TestPathListRows(t *testing.T) {
 	}
 	heading := pathListRows(r, groups, nil)[1]
 	// The return shape's heading says DSR, counts both paths and their loss (in the bad tone),
-	// and draws the node chain by name.
-	want := []string{"+ p2", "return DSR", "2", "40", "2", "dip(10.0.0.4) -> nat(192.168.200.1)"}
+	// and draws the node chain by name, ending at the receiver.
+	want := []string{"+ p2", "return DSR", "2", "40", "2", "dip(10.0.0.4) -> nat(192.168.200.1) -> client(192.168.200.10)"}
 	if got := heading.texts(); !slices.Equal(got, want) {
 		t.Errorf("heading %q, want %q", got, want)
 	}
