@@ -171,7 +171,7 @@ func (a *Analyzer) holdFindings() []Finding {
 			Kind:     FindBGPHoldExpired,
 			Severity: "error",
 			Summary: fmt.Sprintf("session b%d: nothing from %s for %s, longer than the %ds hold time (from %s): the peer's hold timer expired",
-				e.session+1, e.from, time.Duration(e.seen-e.since).Round(time.Millisecond), e.hold, shortTime(FormatTime(e.since))),
+				e.session+1, e.from, time.Duration(e.seen-e.since).Round(time.Millisecond), e.hold, ClockTime(FormatTime(e.since))),
 			Evidence: Evidence{Addresses: []string{e.from.String()}},
 		}
 		if e.ref != nil {

@@ -104,7 +104,7 @@ func (a *Analyzer) findWithdrawnTraffic(r *Report) []Finding {
 			Kind:     FindTrafficToWithdrawn,
 			Severity: "error",
 			Summary: fmt.Sprintf("%d packets (%d observations) to %s %s, %s .. %s (%s)", h.packets, h.obs, k.prefix, via,
-				shortTime(FormatTime(h.first)), shortTime(FormatTime(h.last)), time.Duration(h.last-h.first).Round(time.Microsecond)),
+				ClockTime(FormatTime(h.first)), ClockTime(FormatTime(h.last)), time.Duration(h.last-h.first).Round(time.Microsecond)),
 			Evidence: Evidence{FlowIDs: flowIDs(h.flows), Packets: a.refs(h.refs), Addresses: dsts},
 		})
 	}
@@ -125,7 +125,7 @@ func (a *Analyzer) findBGPSessions(r *Report) []Finding {
 			Kind:     FindBGPNotification,
 			Severity: notificationSeverity(m.Notification.Code, m.Notification.Subcode),
 			Summary: fmt.Sprintf("session %s: %s sent NOTIFICATION %d/%d (%s) at %s", sid, m.Src.Addr(),
-				m.Notification.Code, m.Notification.Subcode, m.Notification.Name, shortTime(FormatTime(m.Time))),
+				m.Notification.Code, m.Notification.Subcode, m.Notification.Name, ClockTime(FormatTime(m.Time))),
 			Evidence: Evidence{Packets: []PacketRef{{Point: a.pointID(m.Last.Point), Number: m.Last.Number}},
 				Addresses: []string{m.Src.Addr().String(), m.Dst.Addr().String()}},
 		})
@@ -142,7 +142,7 @@ func (a *Analyzer) findBGPSessions(r *Report) []Finding {
 		out = append(out, Finding{
 			Kind:     FindBGPSessionDown,
 			Severity: "error",
-			Summary:  fmt.Sprintf("BGP session %s %s <-> %s went down: %s; last message %s", s.ID, s.Peers[0], s.Peers[1], why, shortTime(s.Last)),
+			Summary:  fmt.Sprintf("BGP session %s %s <-> %s went down: %s; last message %s", s.ID, s.Peers[0], s.Peers[1], why, ClockTime(s.Last)),
 			Evidence: Evidence{Addresses: []string{s.Peers[0], s.Peers[1]}},
 		})
 	}

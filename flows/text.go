@@ -74,7 +74,7 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 
 func (t *textWriter) capture(r *Report) {
 	c := r.Capture
-	t.printf("%s %d packets, %s", t.style("1", "stackflow report:"), c.Packets, humanBytes(c.Bytes))
+	t.printf("%s %d packets, %s", t.style("1", "stackflow report:"), c.Packets, FormatBytes(c.Bytes))
 	if c.Start != "" {
 		t.printf(", %s .. %s", c.Start, c.End)
 	}
@@ -90,7 +90,7 @@ func (t *textWriter) capture(r *Report) {
 			if p.ClockOffsetUs != nil {
 				off = fmt.Sprintf("%+dus", *p.ClockOffsetUs)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", p.ID, p.File, p.LinkType, p.Packets, humanBytes(p.Bytes), off)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", p.ID, p.File, p.LinkType, p.Packets, FormatBytes(p.Bytes), off)
 		}
 	})
 	for _, in := range c.Inputs {
@@ -214,7 +214,7 @@ func (t *textWriter) paths(r *Report) {
 			for i, h := range p.Hops {
 				lat := "-"
 				if h.LatencyUs != nil {
-					lat = fmt.Sprintf("%s/%s/%s", us(h.LatencyUs.Min), us(h.LatencyUs.Median), us(h.LatencyUs.P99))
+					lat = fmt.Sprintf("%s/%s/%s", FormatMicros(h.LatencyUs.Min), FormatMicros(h.LatencyUs.Median), FormatMicros(h.LatencyUs.P99))
 				}
 				tuple := endpoint(h.Src, h.Sport) + " > " + endpoint(h.Dst, h.Dport)
 				if h.VNI != nil {
@@ -253,7 +253,7 @@ func (t *textWriter) nat(r *Report) {
 				fmt.Fprintf(tw, "  ... %d more (see --format json)\n", len(list)-i)
 				break
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.nodeName(r, m.Node), m.Kind, m.Proto, m.Inside, m.Outside, m.Packets, shortTime(m.First), shortTime(m.Last))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.nodeName(r, m.Node), m.Kind, m.Proto, m.Inside, m.Outside, m.Packets, ClockTime(m.First), ClockTime(m.Last))
 		}
 	})
 }
@@ -288,7 +288,7 @@ func (t *textWriter) tunnels(r *Report) {
 			case tu.Key != nil:
 				id = fmt.Sprintf("key %#x", *tu.Key)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s > %s\t%d\t%d\t%s\n", tu.Type, id, tu.OuterSrc, tu.OuterDst, tu.Level, tu.Packets, humanBytes(tu.Bytes))
+			fmt.Fprintf(tw, "  %s\t%s\t%s > %s\t%d\t%d\t%s\n", tu.Type, id, tu.OuterSrc, tu.OuterDst, tu.Level, tu.Packets, FormatBytes(tu.Bytes))
 		}
 	})
 }
@@ -333,7 +333,7 @@ func (t *textWriter) bgp(r *Report) {
 				if name == "down" || name == "hold_expired" || name == "notification" {
 					name = t.style("33", name)
 				}
-				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", shortTime(ev.Time), ev.Session, ev.Peer, name, ev.Detail)
+				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", ClockTime(ev.Time), ev.Session, ev.Peer, name, ev.Detail)
 			}
 		})
 	}
@@ -358,7 +358,7 @@ func (t *textWriter) bgp(r *Report) {
 			if ev == "withdraw" {
 				ev = t.style("33", ev)
 			}
-			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", shortTime(rt.Time), rt.Peer, ev, rt.Prefix, attrs)
+			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", ClockTime(rt.Time), rt.Peer, ev, rt.Prefix, attrs)
 		}
 	})
 }
@@ -422,7 +422,7 @@ func (t *textWriter) flows(r *Report) {
 				vni = fmt.Sprint(*f.VNI)
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", f.ID, f.Point, f.Proto,
-				endpoint(f.Src, f.Sport), endpoint(f.Dst, f.Dport), vni, f.Packets, humanBytes(f.Bytes), f.State, f.History)
+				endpoint(f.Src, f.Sport), endpoint(f.Dst, f.Dport), vni, f.Packets, FormatBytes(f.Bytes), f.State, f.History)
 		}
 	})
 }
@@ -481,7 +481,8 @@ func orDefault(s, d string) string {
 	return s
 }
 
-func us(v float64) string {
+// FormatMicros renders microseconds compactly for people: 62us, 1.25ms, 2.00s.
+func FormatMicros(v float64) string {
 	switch {
 	case v >= 1e6:
 		return fmt.Sprintf("%.2fs", v/1e6)
@@ -492,15 +493,16 @@ func us(v float64) string {
 	}
 }
 
-// shortTime keeps the clock part of a report timestamp with microseconds.
-func shortTime(s string) string {
+// ClockTime keeps the clock part of a report timestamp, to the microsecond: 09:00:01.000213.
+func ClockTime(s string) string {
 	if i := strings.IndexByte(s, 'T'); i >= 0 && len(s) >= i+16 {
 		return s[i+1 : i+16]
 	}
 	return s
 }
 
-func humanBytes(n int64) string {
+// FormatBytes renders a byte count for people: 512 B, 5.6 KiB, 1.2 MiB.
+func FormatBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
@@ -267,41 +266,16 @@ func endpoint(addr string, port *uint16) string {
 	return ap(addr, *port)
 }
 
-// clock keeps the time of day of a report timestamp, to the microsecond ("09:00:01.000381").
-func clock(s string) string {
-	if i := strings.IndexByte(s, 'T'); i >= 0 && len(s) >= i+16 {
-		return s[i+1 : i+16]
-	}
-	return s
-}
+// clock keeps the clock part of a report timestamp (flows.ClockTime).
+func clock(s string) string { return flows.ClockTime(s) }
 
 // clockNS formats a capture time (ns) like clock.
 func clockNS(ns int64) string { return clock(flows.FormatTime(ns)) }
 
-// usText renders microseconds compactly: 62us, 1.25ms, 2.00s.
-func usText(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%.2fs", v/1e6)
-	case v >= 1e3:
-		return fmt.Sprintf("%.2fms", v/1e3)
-	default:
-		return fmt.Sprintf("%.0fus", v)
-	}
-}
+// usText and bytesText are the report's own renderings (flows.FormatMicros, flows.FormatBytes).
+func usText(v float64) string { return flows.FormatMicros(v) }
 
-// bytesText renders a byte count for people: 512 B, 5.6 KiB, 1.2 MiB.
-func bytesText(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
+func bytesText(n int64) string { return flows.FormatBytes(n) }
 
 // plural says "1 path" or "3 paths".
 func plural(n int, what string) string {
