@@ -89,11 +89,21 @@ func isUnusable(err error) bool {
 // ProblemCollector gathers problems from the framer and the decoders, keeping the first few of
 // each kind with their positions and counting the rest.
 type ProblemCollector struct {
-	max      int
-	kept     []Problem
-	perKind  map[string]int
-	dropped  map[string]int
-	fileName func(input int) string
+	max     int
+	kept    []Problem
+	perKind map[string]int
+	dropped map[droppedKey]*droppedProblems
+	order   []droppedKey
+}
+
+type droppedKey struct{ kind, file string }
+
+// droppedProblems summarises the problems of one kind in one file that were not listed: how
+// many, and where the first of them was.
+type droppedProblems struct {
+	count  int
+	packet uint64
+	offset int64
 }
 
 // NewProblemCollector returns a collector keeping at most max entries per kind (0: 200).
@@ -101,7 +111,7 @@ func NewProblemCollector(max int) *ProblemCollector {
 	if max <= 0 {
 		max = 200
 	}
-	return &ProblemCollector{max: max, perKind: map[string]int{}, dropped: map[string]int{}}
+	return &ProblemCollector{max: max, perKind: map[string]int{}, dropped: map[droppedKey]*droppedProblems{}}
 }
 
 func (c *ProblemCollector) add(p Problem) {
@@ -109,7 +119,14 @@ func (c *ProblemCollector) add(p Problem) {
 	p.Message = strings.ReplaceAll(p.Message, "\n", "; ")
 	c.perKind[p.Kind]++
 	if c.perKind[p.Kind] > c.max {
-		c.dropped[p.Kind]++
+		k := droppedKey{p.Kind, p.File}
+		d := c.dropped[k]
+		if d == nil {
+			d = &droppedProblems{packet: p.Packet, offset: p.Offset}
+			c.dropped[k] = d
+			c.order = append(c.order, k)
+		}
+		d.count++
 		return
 	}
 	c.kept = append(c.kept, p)
@@ -119,17 +136,15 @@ func (c *ProblemCollector) addFraming(p pcapio.Problem) {
 	c.add(Problem{Kind: p.Kind, File: p.File, Packet: p.Packet, Offset: p.Offset, Message: p.Message})
 }
 
-// Problems returns the kept problems in input order, then a summary entry per kind whose
-// entries were not all kept.
+// Problems returns the kept problems in input order, then, per kind and file whose entries were
+// not all kept, one entry at the first unlisted problem's position that says how many more
+// there were.
 func (c *ProblemCollector) Problems() []Problem {
 	out := slices.Clone(c.kept)
-	kinds := make([]string, 0, len(c.dropped))
-	for k := range c.dropped {
-		kinds = append(kinds, k)
-	}
-	slices.Sort(kinds)
-	for _, k := range kinds {
-		out = append(out, Problem{Kind: k, Message: fmt.Sprintf("%d more %s problems not listed", c.dropped[k], k)})
+	for _, k := range c.order {
+		d := c.dropped[k]
+		out = append(out, Problem{Kind: k.kind, File: k.file, Packet: d.packet, Offset: d.offset,
+			Message: fmt.Sprintf("%d more %s problems from this packet on, not listed", d.count, k.kind)})
 	}
 	if out == nil {
 		out = []Problem{}
