@@ -112,10 +112,17 @@ func (r *rib) applyOne(m *bgp.Message) {
 
 // peerDown withdraws everything peer announced.
 func (r *rib) peerDown(peer netip.Addr) {
+	// Walk the prefixes in order, not the map's: the order of the withdrawn lists decides
+	// which of overlapping prefixes a packet is counted against.
+	var had []netip.Prefix
 	for pfx, set := range r.announcers {
-		if !set[peer] {
-			continue
+		if set[peer] {
+			had = append(had, pfx)
 		}
+	}
+	slices.SortFunc(had, comparePrefix)
+	for _, pfx := range had {
+		set := r.announcers[pfx]
 		delete(set, peer)
 		if !slices.Contains(r.peerWithdrawn[peer], pfx) {
 			r.peerWithdrawn[peer] = append(r.peerWithdrawn[peer], pfx)
@@ -125,7 +132,15 @@ func (r *rib) peerDown(peer netip.Addr) {
 		}
 	}
 	// Map iteration order must not leak into the report: keep the dark list sorted.
-	slices.SortFunc(r.dark, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	slices.SortFunc(r.dark, comparePrefix)
+}
+
+// comparePrefix orders prefixes by address, then length.
+func comparePrefix(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return a.Bits() - b.Bits()
 }
 
 // check records p when it is addressed to a prefix nobody announces any more, or encapsulated
