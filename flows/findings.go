@@ -232,6 +232,7 @@ func tunnelOverhead(h Hop) int {
 // saw the most.
 func findUnansweredSYN(r *Report) []Finding {
 	type group struct {
+		addr     string
 		perPoint map[string]int
 		points   []string
 		ids      []string
@@ -260,7 +261,7 @@ func findUnansweredSYN(r *Report) []Finding {
 		dst := endpoint(f.Dst, f.Dport)
 		g := groups[dst]
 		if g == nil {
-			g = &group{perPoint: map[string]int{}}
+			g = &group{addr: f.Dst, perPoint: map[string]int{}}
 			groups[dst] = g
 			order = append(order, dst)
 		}
@@ -281,7 +282,7 @@ func findUnansweredSYN(r *Report) []Finding {
 			Kind:     FindUnansweredSYN,
 			Severity: "warning",
 			Summary:  fmt.Sprintf("%d connection attempts to %s got no answer (seen at %s)", n, dst, strings.Join(g.points, ", ")),
-			Evidence: Evidence{FlowIDs: capList(g.ids, 20), Addresses: []string{strings.Split(dst, ":")[0]}},
+			Evidence: Evidence{FlowIDs: capList(g.ids, 20), Addresses: []string{g.addr}},
 		})
 	}
 	return out

@@ -120,3 +120,26 @@ func TestUnansweredGroupsPoints(t *testing.T) {
 		t.Fatalf("got %+v", fs)
 	}
 }
+
+// TestUnansweredSYNAddresses: evidence addresses are bare (DESIGN.md 6.1). The destination
+// was cut out of its "ip:port" endpoint at the first colon, which for IPv6 ("[2001:db8::1]:443")
+// gave "[2001".
+func TestUnansweredSYNAddresses(t *testing.T) {
+	port := uint16(443)
+	cases := []struct {
+		dst, want string
+	}{
+		{"10.0.0.4", "10.0.0.4"},
+		{"2001:db8::1", "2001:db8::1"},
+	}
+	for _, c := range cases {
+		r := &Report{Flows: []Flow{{ID: "f1", Proto: "tcp", State: "S0", Src: "10.0.0.1", Dst: c.dst, Dport: &port, Point: "a"}}}
+		fs := findUnansweredSYN(r)
+		if len(fs) != 1 {
+			t.Fatalf("%s: %d findings, want 1", c.dst, len(fs))
+		}
+		if got := fs[0].Evidence.Addresses; len(got) != 1 || got[0] != c.want {
+			t.Errorf("%s: evidence addresses %q, want [%q]", c.dst, got, c.want)
+		}
+	}
+}
