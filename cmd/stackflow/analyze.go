@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -103,15 +104,21 @@ func runAnalyze(cmd *cobra.Command, e env, f analyzeFlags, args []string) error 
 	if err := checkInputs(args, f.output, false); err != nil {
 		return err
 	}
+	if f.output != "-" && f.output != "" {
+		if st, err := os.Stat(filepath.Dir(f.output)); err != nil || !st.IsDir() {
+			return usageErr("--output: open %s: folder %s does not exist", f.output, filepath.Dir(f.output))
+		}
+	}
+	rep, _, _, err := runAnalysis(cmd, e, &f.analysisFlags, args, f.output)
+	if err != nil {
+		return err
+	}
+	// The output is created only once there is a report: a failed run leaves an earlier one.
 	out, closeOut, err := openOutput(f.output, e.stdout)
 	if err != nil {
 		return usageErr("--output: %v", err)
 	}
 	defer closeOut()
-	rep, _, _, err := runAnalysis(cmd, e, &f.analysisFlags, args, f.output)
-	if err != nil {
-		return err
-	}
 	switch f.format {
 	case "json":
 		enc := json.NewEncoder(out)
