@@ -121,6 +121,9 @@ func runReplay(cmd *cobra.Command, e env, f replayFlags, args []string) error {
 		} else if st.IsDir() {
 			return usageErr("%s: is a directory, not a capture file", a)
 		}
+		if f.output != "" && !f.split && sameFile(a, f.output) {
+			return usageErr("-o %s: is also an input; choose another output file", f.output)
+		}
 	}
 
 	var sc *scenario.Scenario
