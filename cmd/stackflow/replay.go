@@ -126,6 +126,21 @@ func runReplay(cmd *cobra.Command, e env, f replayFlags, args []string) error {
 		}
 	}
 
+	if f.loop < 0 && f.iface == "" {
+		return usageErr("--loop %d: an endless loop needs --iface; into a file give a loop count", f.loop)
+	}
+	// Check every file opens before anything is written; stdin is read once, lazily.
+	for _, a := range args {
+		if a == "-" {
+			continue
+		}
+		s, err := pcapio.Open(a, pcapio.Options{})
+		if err != nil {
+			return classifyOpenError(err)
+		}
+		s.Close()
+	}
+
 	var sc *scenario.Scenario
 	if f.scenario != "" {
 		var err error
@@ -249,17 +264,6 @@ func replayScenario(cmd *cobra.Command, e env, f replayFlags, sc *scenario.Scena
 // replayCaptures replays capture files, naming points as analysis does.
 func replayCaptures(cmd *cobra.Command, e env, args []string, sink replay.Sink, opts replay.Options) (replay.Stats, error) {
 	namer := flows.NewPointNamer(args)
-	// Check every file opens before anything is written; stdin is read once, lazily.
-	for _, a := range args {
-		if a == "-" {
-			continue
-		}
-		s, err := pcapio.Open(a, pcapio.Options{})
-		if err != nil {
-			return replay.Stats{}, classifyOpenError(err)
-		}
-		s.Close()
-	}
 	stdinUsed := false
 	open := func() (pcapio.Source, error) {
 		var srcs []pcapio.Source
