@@ -404,7 +404,7 @@ func findProbes(r *Report) []Finding {
 			Kind:     FindProbeFailing,
 			Severity: "error",
 			Summary:  fmt.Sprintf("health probes from %s to %s: %d of %d failed (no answer or refused)", k.src, k.dst, len(bad[k]), total[k]),
-			Evidence: Evidence{FlowIDs: capList(bad[k], 20), Addresses: []string{k.src, k.dst}},
+			Evidence: Evidence{FlowIDs: capList(bad[k], 20), Addresses: bareAddresses(k.src, k.dst)},
 		})
 	}
 	return out
@@ -456,7 +456,7 @@ func findNATReuse(r *Report) []Finding {
 			Severity: sev,
 			Summary: fmt.Sprintf("NAT %s: outside %s %s %s for %d inside endpoints (%s)", k.node, k.proto, k.outside, how,
 				len(list), strings.Join(capList(list, 4), ", ")),
-			Evidence: Evidence{Addresses: append([]string{k.outside}, capList(list, 20)...)},
+			Evidence: Evidence{Addresses: bareAddresses(append([]string{k.outside}, capList(list, 20)...)...)},
 		})
 	}
 	return out
@@ -621,6 +621,22 @@ func (a *Analyzer) findDuplicates(r *Report) []Finding {
 			a.journeys.Stats.Duplicates),
 		Evidence: Evidence{Packets: refs},
 	}}
+}
+
+// bareAddresses turns endpoints ("ip:port", "[v6]:port") or addresses into the distinct bare
+// addresses evidence lists (DESIGN.md 6.1), in their first order.
+func bareAddresses(eps ...string) []string {
+	var out []string
+	for _, ep := range eps {
+		a := ep
+		if ap, err := netip.ParseAddrPort(ep); err == nil {
+			a = ap.Addr().String()
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // nodeName returns a node's name, or its id when it has none.

@@ -143,3 +143,23 @@ func TestUnansweredSYNAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestEvidenceAddressesAreBare: evidence lists addresses, never ip:port (DESIGN.md 6.1).
+func TestEvidenceAddressesAreBare(t *testing.T) {
+	got := bareAddresses("10.0.0.1", "10.0.0.4:80", "[2001:db8::1]:443", "10.0.0.4:8080")
+	want := []string{"10.0.0.1", "10.0.0.4", "2001:db8::1"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("bareAddresses = %v, want %v", got, want)
+	}
+	r := Report{NAT: []NATMapping{
+		{Node: "n2", Kind: "snat", Proto: "tcp", Inside: "192.168.200.10:1000", Outside: "192.168.201.2:40000", First: "a", Last: "b"},
+		{Node: "n2", Kind: "snat", Proto: "tcp", Inside: "192.168.200.11:1000", Outside: "192.168.201.2:40000", First: "c", Last: "d"},
+	}}
+	for _, f := range findNATReuse(&r) {
+		for _, a := range f.Evidence.Addresses {
+			if strings.Contains(a, ":") {
+				t.Errorf("evidence address %q is an endpoint", a)
+			}
+		}
+	}
+}

@@ -16,12 +16,12 @@ type rib struct {
 	announcers map[netip.Prefix]map[netip.Addr]bool
 	// everAnnounced: prefixes some peer announced at some point.
 	everAnnounced map[netip.Prefix]bool
-	// dark: prefixes announced before and now announced by nobody, checked per packet. Small:
-	// only prefixes in a withdrawal window are here.
-	dark []netip.Prefix
+	// dark: prefixes announced before and now announced by nobody, checked per packet by
+	// longest-prefix match.
+	dark prefixSet
 	// peerWithdrawn: per peer (a Mux), prefixes it announced and has withdrawn, for traffic it
 	// still encapsulates.
-	peerWithdrawn map[netip.Addr][]netip.Prefix
+	peerWithdrawn map[netip.Addr]*prefixSet
 
 	hits  map[ribHitKey]*ribHit
 	order []ribHitKey
@@ -62,7 +62,7 @@ func newRIB(window int64) *rib {
 		window:        window,
 		announcers:    map[netip.Prefix]map[netip.Addr]bool{},
 		everAnnounced: map[netip.Prefix]bool{},
-		peerWithdrawn: map[netip.Addr][]netip.Prefix{},
+		peerWithdrawn: map[netip.Addr]*prefixSet{},
 		hits:          map[ribHitKey]*ribHit{},
 	}
 }
@@ -90,57 +90,51 @@ func (r *rib) applyOne(m *bgp.Message) {
 			}
 			set[peer] = true
 			r.everAnnounced[pfx] = true
-			if slices.Contains(r.dark, pfx) {
+			if r.dark.has(pfx) {
 				if _, ok := r.hits[ribHitKey{prefix: pfx}]; ok {
 					r.relit = append(r.relit, relit{key: ribHitKey{prefix: pfx}, until: m.Time + r.window})
 				}
 			}
-			r.dark = slices.DeleteFunc(r.dark, func(p netip.Prefix) bool { return p == pfx })
-			r.peerWithdrawn[peer] = slices.DeleteFunc(r.peerWithdrawn[peer], func(p netip.Prefix) bool { return p == pfx })
+			r.dark.remove(pfx)
+			if pw := r.peerWithdrawn[peer]; pw != nil {
+				pw.remove(pfx)
+			}
 			continue
 		}
 		had := set[peer]
 		delete(set, peer)
-		if had && !slices.Contains(r.peerWithdrawn[peer], pfx) {
-			r.peerWithdrawn[peer] = append(r.peerWithdrawn[peer], pfx)
+		if had {
+			r.withdrawnBy(peer).add(pfx)
 		}
-		if r.everAnnounced[pfx] && len(set) == 0 && !slices.Contains(r.dark, pfx) {
-			r.dark = append(r.dark, pfx)
+		if r.everAnnounced[pfx] && len(set) == 0 {
+			r.dark.add(pfx)
 		}
 	}
 }
 
-// peerDown withdraws everything peer announced.
+// withdrawnBy returns the set of prefixes peer has withdrawn, creating it.
+func (r *rib) withdrawnBy(peer netip.Addr) *prefixSet {
+	pw := r.peerWithdrawn[peer]
+	if pw == nil {
+		pw = &prefixSet{}
+		r.peerWithdrawn[peer] = pw
+	}
+	return pw
+}
+
+// peerDown withdraws everything peer announced. The sets answer by longest match, so the
+// order in which the map is walked cannot change which prefix a packet counts against.
 func (r *rib) peerDown(peer netip.Addr) {
-	// Walk the prefixes in order, not the map's: the order of the withdrawn lists decides
-	// which of overlapping prefixes a packet is counted against.
-	var had []netip.Prefix
 	for pfx, set := range r.announcers {
-		if set[peer] {
-			had = append(had, pfx)
+		if !set[peer] {
+			continue
 		}
-	}
-	slices.SortFunc(had, comparePrefix)
-	for _, pfx := range had {
-		set := r.announcers[pfx]
 		delete(set, peer)
-		if !slices.Contains(r.peerWithdrawn[peer], pfx) {
-			r.peerWithdrawn[peer] = append(r.peerWithdrawn[peer], pfx)
-		}
-		if len(set) == 0 && !slices.Contains(r.dark, pfx) {
-			r.dark = append(r.dark, pfx)
+		r.withdrawnBy(peer).add(pfx)
+		if len(set) == 0 {
+			r.dark.add(pfx)
 		}
 	}
-	// Map iteration order must not leak into the report: keep the dark list sorted.
-	slices.SortFunc(r.dark, comparePrefix)
-}
-
-// comparePrefix orders prefixes by address, then length.
-func comparePrefix(a, b netip.Prefix) int {
-	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c
-	}
-	return a.Bits() - b.Bits()
 }
 
 // check records p when it is addressed to a prefix nobody announces any more, or encapsulated
@@ -149,24 +143,21 @@ func (r *rib) check(p *decode.Packet, flow uint32) {
 	if len(r.relit) > 0 && p.HasIP {
 		r.recheck(p)
 	}
-	if !p.HasIP || (len(r.dark) == 0 && len(r.peerWithdrawn) == 0) {
+	if !p.HasIP || (r.dark.len() == 0 && len(r.peerWithdrawn) == 0) {
 		return
 	}
 	dst := p.Inner.Dst
-	for _, pfx := range r.dark {
-		if pfx.Contains(dst) {
-			r.hit(ribHitKey{prefix: pfx}, p, flow)
-			return
-		}
+	if pfx, ok := r.dark.match(dst); ok {
+		r.hit(ribHitKey{prefix: pfx}, p, flow)
+		return
 	}
 	if p.NTunnels == 0 {
 		return
 	}
 	mux := p.Tunnels[0].Outer.Src
-	for _, pfx := range r.peerWithdrawn[mux] {
-		if pfx.Contains(dst) {
+	if pw := r.peerWithdrawn[mux]; pw != nil {
+		if pfx, ok := pw.match(dst); ok {
 			r.hit(ribHitKey{prefix: pfx, via: mux}, p, flow)
-			return
 		}
 	}
 }
