@@ -19,6 +19,9 @@ type rib struct {
 	// dark: prefixes announced before and now announced by nobody, checked per packet by
 	// longest-prefix match.
 	dark prefixSet
+	// live: prefixes some peer announces now. A packet covered by one is routable, whatever
+	// wider prefix went dark.
+	live prefixSet
 	// peerWithdrawn: per peer (a Mux), prefixes it announced and has withdrawn, for traffic it
 	// still encapsulates.
 	peerWithdrawn map[netip.Addr]*prefixSet
@@ -89,6 +92,7 @@ func (r *rib) applyOne(m *bgp.Message) {
 				r.announcers[pfx] = set
 			}
 			set[peer] = true
+			r.live.add(pfx)
 			r.everAnnounced[pfx] = true
 			if r.dark.has(pfx) {
 				if _, ok := r.hits[ribHitKey{prefix: pfx}]; ok {
@@ -106,8 +110,11 @@ func (r *rib) applyOne(m *bgp.Message) {
 		if had {
 			r.withdrawnBy(peer).add(pfx)
 		}
-		if r.everAnnounced[pfx] && len(set) == 0 {
-			r.dark.add(pfx)
+		if len(set) == 0 {
+			r.live.remove(pfx)
+			if r.everAnnounced[pfx] {
+				r.dark.add(pfx)
+			}
 		}
 	}
 }
@@ -132,6 +139,7 @@ func (r *rib) peerDown(peer netip.Addr) {
 		delete(set, peer)
 		r.withdrawnBy(peer).add(pfx)
 		if len(set) == 0 {
+			r.live.remove(pfx)
 			r.dark.add(pfx)
 		}
 	}
@@ -148,8 +156,10 @@ func (r *rib) check(p *decode.Packet, flow uint32) {
 	}
 	dst := p.Inner.Dst
 	if pfx, ok := r.dark.match(dst); ok {
-		r.hit(ribHitKey{prefix: pfx}, p, flow)
-		return
+		if _, routable := r.live.match(dst); !routable {
+			r.hit(ribHitKey{prefix: pfx}, p, flow)
+			return
+		}
 	}
 	if p.NTunnels == 0 {
 		return

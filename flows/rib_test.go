@@ -8,59 +8,71 @@ import (
 	"github.com/stackflow/stackflow/decode/bgp"
 )
 
-// TestRIBPeerDownDeterministic: a NOTIFICATION withdraws every prefix its session carried by
-// walking a map; the order in which overlapping prefixes become dark (or withdrawn per Mux)
-// decides which prefix a packet is counted against, so that order must not follow Go's random
-// map iteration. Each case runs many times on fresh state and must always hit the same prefix.
-func TestRIBPeerDownDeterministic(t *testing.T) {
-	mux := netip.MustParseAddr("192.0.2.1")
-	other := netip.MustParseAddr("192.0.2.2")
-	announce := func(peer netip.Addr, prefixes ...string) *bgp.Message {
-		u := &bgp.Update{}
-		for _, s := range prefixes {
-			u.NLRI = append(u.NLRI, bgp.Prefix{Prefix: netip.MustParsePrefix(s), Text: s})
+// TestRIBWithdrawnTraffic drives the live RIB with hand-made UPDATEs and packets. Each step says
+// why it exists.
+func TestRIBWithdrawnTraffic(t *testing.T) {
+	mux1 := netip.MustParseAddrPort("192.168.100.4:179")
+	mux2 := netip.MustParseAddrPort("192.168.100.5:179")
+	pfx := func(s string) bgp.Prefix { p := netip.MustParsePrefix(s); return bgp.Prefix{Prefix: p, Text: p.String()} }
+	update := func(from netip.AddrPort, announce, withdraw []string) *bgp.Message {
+		u := &bgp.Update{NextHop: from.Addr()}
+		for _, s := range announce {
+			u.NLRI = append(u.NLRI, pfx(s))
 		}
-		return &bgp.Message{Src: netip.AddrPortFrom(peer, 179), Dst: netip.AddrPortFrom(other, 40000), Type: bgp.TypeUpdate, Update: u}
+		for _, s := range withdraw {
+			u.Withdrawn = append(u.Withdrawn, pfx(s))
+		}
+		return &bgp.Message{Src: from, Type: bgp.TypeUpdate, Update: u}
 	}
-	notify := &bgp.Message{Src: netip.AddrPortFrom(mux, 179), Dst: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.9"), 40000),
-		Notification: &bgp.Notification{Code: 6, Subcode: 2}}
-	cases := []struct {
-		name     string
-		msgs     []*bgp.Message
-		tunneled bool
-		why      string
-	}{
-		{"dark prefixes with the same address", []*bgp.Message{announce(mux, "10.1.0.0/16", "10.1.0.0/24", "10.1.0.0/25", "10.1.0.0/20")}, false,
-			"the dark list was sorted by address only, so equal addresses kept map order"},
-		{"per-Mux withdrawals", []*bgp.Message{announce(mux, "10.2.0.0/24", "10.2.0.5/32", "10.2.0.0/16", "10.2.0.4/30"),
-			announce(other, "10.2.0.0/24", "10.2.0.5/32", "10.2.0.0/16", "10.2.0.4/30")}, true,
-			"the Mux's withdrawn list was appended in map order"},
+	var fp uint64
+	send := func(r *rib, dst string) {
+		fp++
+		p := &decode.Packet{HasIP: true, Fingerprint: fp, Point: 0}
+		p.Inner.Dst = netip.MustParseAddr(dst)
+		r.check(p, 1)
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			seen := map[netip.Prefix]bool{}
-			for range 200 {
-				r := newRIB(1e9)
-				for _, m := range c.msgs {
-					r.applyOne(m)
-				}
-				r.applyOne(notify)
-				p := &decode.Packet{HasIP: true, Fingerprint: 1}
-				p.Inner.Dst = netip.MustParseAddr("10.1.0.5")
-				if c.tunneled {
-					p.Inner.Dst = netip.MustParseAddr("10.2.0.5")
-					p.NTunnels = 1
-					p.Tunnels[0].Outer.Src = mux
-				}
-				r.check(p, 0)
-				if len(r.order) != 1 {
-					t.Fatalf("%d hits, want 1", len(r.order))
-				}
-				seen[r.order[0].prefix] = true
-			}
-			if len(seen) != 1 {
-				t.Errorf("the packet was counted against %v across runs, want one prefix (%s)", seen, c.why)
-			}
-		})
+	count := func(r *rib) int {
+		n := 0
+		for _, h := range r.hits {
+			n += h.packets
+		}
+		return n
+	}
+
+	r := newRIB(int64(1e9))
+	send(r, "192.168.102.4") // never announced: not "withdrawn" traffic
+	r.applyOne(update(mux1, []string{"192.168.102.4/32", "192.168.102.0/24"}, nil))
+	r.applyOne(update(mux2, []string{"192.168.102.4/32"}, nil))
+	send(r, "192.168.102.4")
+	r.applyOne(update(mux1, nil, []string{"192.168.102.4/32"}))
+	send(r, "192.168.102.4") // mux2 still announces the /32 (ECMP): routable
+	if n := count(r); n != 0 {
+		t.Fatalf("%d packets counted while a route existed", n)
+	}
+	r.applyOne(update(mux2, nil, []string{"192.168.102.4/32"}))
+	send(r, "192.168.102.4") // the /32 is gone but the /24 still covers it: routable
+	if n := count(r); n != 0 {
+		t.Fatalf("%d packets counted while the /24 still covered the VIP", n)
+	}
+	r.applyOne(update(mux1, nil, []string{"192.168.102.0/24"}))
+	send(r, "192.168.102.4") // nothing covers it: counted against the longest dark prefix
+	send(r, "192.168.102.9") // counted against the /24
+	if got := r.hits[ribHitKey{prefix: netip.MustParsePrefix("192.168.102.4/32")}]; got == nil || got.packets != 1 {
+		t.Errorf("/32 hits %+v", got)
+	}
+	if got := r.hits[ribHitKey{prefix: netip.MustParsePrefix("192.168.102.0/24")}]; got == nil || got.packets != 1 {
+		t.Errorf("/24 hits %+v", got)
+	}
+	r.applyOne(update(mux2, []string{"192.168.102.0/24"}, nil))
+	send(r, "192.168.102.4") // announced again: routable
+	if n := count(r); n != 2 {
+		t.Errorf("%d packets counted, want 2", n)
+	}
+	// A NOTIFICATION takes every route of its session down.
+	r.applyOne(&bgp.Message{Src: mux2, Dst: netip.MustParseAddrPort("192.168.100.1:50000"), Type: bgp.TypeNotification,
+		Notification: &bgp.Notification{Code: 6, Subcode: 4}})
+	send(r, "192.168.102.77")
+	if n := count(r); n != 3 {
+		t.Errorf("after the NOTIFICATION: %d packets counted, want 3", n)
 	}
 }
