@@ -13,7 +13,10 @@ import (
 func TestRIBWithdrawnTraffic(t *testing.T) {
 	mux1 := netip.MustParseAddrPort("192.168.100.4:179")
 	mux2 := netip.MustParseAddrPort("192.168.100.5:179")
-	pfx := func(s string) bgp.Prefix { p := netip.MustParsePrefix(s); return bgp.Prefix{Prefix: p, Text: p.String()} }
+	pfx := func(s string) bgp.Prefix {
+		p := netip.MustParsePrefix(s)
+		return bgp.Prefix{Prefix: p, Text: p.String()}
+	}
 	update := func(from netip.AddrPort, announce, withdraw []string) *bgp.Message {
 		u := &bgp.Update{NextHop: from.Addr()}
 		for _, s := range announce {
