@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -105,6 +106,19 @@ func checkInputs(args []string, output string, readTwice bool) error {
 	}
 	if stdin > 1 {
 		return usageErr(`"-" (stdin) may be given only once`)
+	}
+	return nil
+}
+
+// checkOutputDir checks, before anything is read, that an output file's folder exists ("-"
+// and "" mean stdout and need none).
+func checkOutputDir(flag, output string) error {
+	if output == "-" || output == "" {
+		return nil
+	}
+	dir := filepath.Dir(output)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return usageErr("%s %s: folder %s does not exist", flag, output, dir)
 	}
 	return nil
 }

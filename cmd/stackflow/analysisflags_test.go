@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,5 +36,22 @@ func TestAnalysisFlags(t *testing.T) {
 				t.Errorf("err %v, want ok=%v (or a usage error)", err, c.ok)
 			}
 		})
+	}
+}
+
+// TestCheckOutputDir: an output in a folder that does not exist is a usage error found before
+// anything is read; stdout and a real folder are fine.
+func TestCheckOutputDir(t *testing.T) {
+	dir := t.TempDir()
+	for out, ok := range map[string]bool{"-": true, "": true, dir + "/x.json": true, dir + "/nope/x.json": false} {
+		err := checkOutputDir("-o", out)
+		var ee *exitError
+		if ok != (err == nil) || (err != nil && (!errors.As(err, &ee) || ee.code != exitUsage)) {
+			t.Errorf("checkOutputDir(%q) = %v, want ok=%v", out, err, ok)
+		}
+	}
+	code, _, stderr := runCLI(t, nil, "export", "--path", "p1", "-o", dir+"/nope/p1.pcapng", sample(t))
+	if code != exitUsage || !strings.Contains(stderr, "does not exist") {
+		t.Errorf("export into a missing folder: exit %d, %q", code, stderr)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -104,10 +103,8 @@ func runAnalyze(cmd *cobra.Command, e env, f analyzeFlags, args []string) error 
 	if err := checkInputs(args, f.output, false); err != nil {
 		return err
 	}
-	if f.output != "-" && f.output != "" {
-		if st, err := os.Stat(filepath.Dir(f.output)); err != nil || !st.IsDir() {
-			return usageErr("--output: open %s: folder %s does not exist", f.output, filepath.Dir(f.output))
-		}
+	if err := checkOutputDir("--output", f.output); err != nil {
+		return err
 	}
 	rep, _, _, err := runAnalysis(cmd, e, &f.analysisFlags, args, f.output)
 	if err != nil {

@@ -107,10 +107,8 @@ func runDiagram(cmd *cobra.Command, e env, f diagramFlags, args []string) error 
 	if f.output == "-" && format == "svg" && isTerminalWriter(e, e.stdout) {
 		return usageErr("stdout is a terminal: give -o FILE.svg, pipe the SVG, or use --format dot")
 	}
-	if f.output != "-" {
-		if st, err := os.Stat(filepath.Dir(f.output)); err != nil || !st.IsDir() {
-			return usageErr("-o %s: folder %s does not exist", f.output, filepath.Dir(f.output))
-		}
+	if err := checkOutputDir("-o", f.output); err != nil {
+		return err
 	}
 	rep, _, _, err := runAnalysis(cmd, e, &f.analysisFlags, args, f.output)
 	if err != nil {

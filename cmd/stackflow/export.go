@@ -81,6 +81,9 @@ func runExport(cmd *cobra.Command, e env, f exportFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkOutputDir("-o", f.output); err != nil {
+		return err
+	}
 	if err := checkInputs(args, f.output, true); err != nil {
 		return err
 	}
