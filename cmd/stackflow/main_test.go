@@ -147,6 +147,7 @@ func TestReplayUsage(t *testing.T) {
 		{"replay", sample(t), "-o", "x.pcapng", "--speed", "2", "--pps", "10"},
 		{"replay", "--scenario", "/nonexistent.yaml", "-o", "x.pcapng"},
 		{"replay", sample(t), "--iface", "sfnope0"},
+		{"replay", "--scenario", filepath.Join("..", "..", "samples", "azurestack-poc.yaml"), "--point", "nope", "-o", filepath.Join(t.TempDir(), "x.pcapng")},
 	}
 	for _, args := range cases {
 		code, _, stderr := runCLI(t, nil, args...)

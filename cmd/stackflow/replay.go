@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,6 +150,16 @@ func runReplay(cmd *cobra.Command, e env, f replayFlags, args []string) error {
 		}
 		for _, w := range sc.Warnings {
 			fmt.Fprintf(e.stderr, "stackflow: warning: %v\n", w)
+		}
+		// A scenario names its capture points up front: check --point against them now.
+		var known []string
+		for _, d := range synth.PointDecls(sc) {
+			known = append(known, d.Name)
+		}
+		for _, p := range f.points {
+			if !slices.Contains(known, p) {
+				return usageErr("--point %q: the scenario has no such capture point (it has %s)", p, strings.Join(known, ", "))
+			}
 		}
 	}
 
