@@ -506,7 +506,7 @@ func (a *Analyzer) Finish() *Report {
 	for _, ps := range a.points {
 		if ps.snapCut > 0 {
 			a.problems.add(Problem{Kind: "snaplen", File: ps.File, Packet: ps.snapFirst, Offset: ps.snapOffset,
-				Message: fmt.Sprintf("point %s: %d packets were cut by the capture's snap length inside their headers (first: packet %d); decoded up to the cut", ps.ID, ps.snapCut, ps.snapFirst)})
+				Message: fmt.Sprintf("point %s: %d packets were cut short by the capture's snap length (first: packet %d); each decoded up to the cut", ps.ID, ps.snapCut, ps.snapFirst)})
 		}
 	}
 	c.Problems = a.problems.Problems()
