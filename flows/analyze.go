@@ -165,7 +165,7 @@ func (c *ProblemCollector) Count() int {
 type pointState struct {
 	Point
 	linkType   uint16
-	snapCut    int    // packets cut by the snap length before their headers ended
+	snapCut    int    // packets cut short by the snap length
 	snapFirst  uint64 // the first of them
 	snapOffset int64
 }
