@@ -243,39 +243,11 @@ func findingPackets(r *Report, kind string) int {
 	return total
 }
 
-// labTimeline is what samples/lab/record.sh wrote about its run.
-type labTimeline struct {
-	VIP    string `json:"vip"`
-	DIP    string `json:"dip"`
-	Client string `json:"client"`
-	NAT    struct {
-		Public    string `json:"public"`
-		PortRange [2]int `json:"port_range"`
-	} `json:"nat"`
-	Services []struct {
-		Proto string `json:"proto"`
-		VIP   string `json:"vip"`
-		DIP   string `json:"dip"`
-	} `json:"services"`
-	Phases map[string]struct {
-		From string `json:"from"`
-		To   string `json:"to"`
-	} `json:"phases"`
-}
-
 // TestLabRecording analyses the real traffic recorded in network namespaces (samples/lab) and
 // checks it against the run's own record: SNAT into the NAT's port range, the host's VIP->DIP
 // rewrite, DSR returns that never cross the Mux, and the withdrawal window.
 func TestLabRecording(t *testing.T) {
-	dir := filepath.Join(testenv.Samples(t), "lab", "captures")
-	data, err := os.ReadFile(filepath.Join(dir, "timeline.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tl labTimeline
-	if err := json.Unmarshal(data, &tl); err != nil {
-		t.Fatal(err)
-	}
+	tl, dir := testenv.Lab(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.pcap.gz"))
 	if len(files) < 8 {
 		t.Fatalf("lab captures missing: %v", files)

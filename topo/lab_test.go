@@ -1,10 +1,7 @@
 package topo
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,45 +9,11 @@ import (
 	"github.com/stackflow/stackflow/internal/testenv"
 )
 
-// labTimeline is the part of samples/lab/captures/timeline.json, the lab's own record of what
-// happened, that the diagram must show.
-type labTimeline struct {
-	VIP    string `json:"vip"`
-	DIP    string `json:"dip"`
-	Client string `json:"client"`
-	NAT    struct {
-		Public string `json:"public"`
-	} `json:"nat"`
-	VXLAN struct {
-		OuterDst string `json:"outer_dst"`
-	} `json:"vxlan"`
-	BGP struct {
-		Speakers []struct {
-			Role    string `json:"role"`
-			Address string `json:"address"`
-		} `json:"speakers"`
-	} `json:"bgp"`
-	DSR struct {
-		ReturnVia    string `json:"return_via"`
-		NeverCrosses string `json:"never_crosses"`
-	} `json:"dsr"`
-	Events []struct {
-		Name string `json:"name"`
-	} `json:"events"`
-}
-
 // TestLabTopology draws the real recording made in network namespaces and checks the picture
 // against the lab's record: the chain left to right, the DSR return from the host straight to
 // the router, the session the Mux shut down, the VIP withdrawn and announced again.
 func TestLabTopology(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(testenv.Samples(t), "lab", "captures", "timeline.json"))
-	if err != nil {
-		t.Fatalf("lab record missing (committed with the repository): %v", err)
-	}
-	var tl labTimeline
-	if err := json.Unmarshal(raw, &tl); err != nil {
-		t.Fatal(err)
-	}
+	tl, _ := testenv.Lab(t)
 	g := Build(analyzeSample(t, "samples/lab/captures/*.pcap.gz"))
 	owner := func(addr string) string {
 		for _, n := range g.Nodes {

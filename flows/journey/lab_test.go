@@ -1,11 +1,8 @@
 package journey
 
 import (
-	"encoding/json"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,55 +10,6 @@ import (
 
 	"github.com/stackflow/stackflow/internal/testenv"
 )
-
-// labTimeline is the part of samples/lab/captures/timeline.json (written by
-// samples/lab/record.sh next to its recording) that the checks below use as ground truth.
-type labTimeline struct {
-	VIP    string `json:"vip"`
-	DIP    string `json:"dip"`
-	Client string `json:"client"`
-	NAT    struct {
-		Public    string `json:"public"`
-		PortRange [2]int `json:"port_range"`
-	} `json:"nat"`
-	Services []struct {
-		Proto string `json:"proto"`
-		VIP   string `json:"vip"`
-		DIP   string `json:"dip"`
-	} `json:"services"`
-	VXLAN struct {
-		VNI      uint32 `json:"vni"`
-		OuterSrc string `json:"outer_src"`
-		OuterDst string `json:"outer_dst"`
-	} `json:"vxlan"`
-	BGP struct {
-		Speakers []struct {
-			Role    string `json:"role"`
-			Address string `json:"address"`
-		} `json:"speakers"`
-	} `json:"bgp"`
-	DSR struct {
-		NeverCrosses string `json:"never_crosses"`
-	} `json:"dsr"`
-	Prober struct {
-		Node string `json:"node"`
-		Src  string `json:"src"`
-	} `json:"prober"`
-	Phases map[string]struct {
-		From string `json:"from_epoch"`
-		To   string `json:"to_epoch"`
-	} `json:"phases"`
-	CapturePoints []struct {
-		ID   string `json:"id"`
-		File string `json:"file"`
-	} `json:"capture_points"`
-	Nodes []struct {
-		Name       string `json:"name"`
-		Interfaces []struct {
-			MAC string `json:"mac"`
-		} `json:"interfaces"`
-	} `json:"nodes"`
-}
 
 func epochNs(t *testing.T, s string) int64 {
 	sec, frac, _ := strings.Cut(s, ".")
@@ -77,15 +25,7 @@ func epochNs(t *testing.T, s string) int64 {
 // BIRD router, Mux with VXLAN, host with DNAT and DSR, portal; ten capture points on one
 // kernel clock) and checks what it finds against the recording's own timeline.
 func TestLabRecording(t *testing.T) {
-	dir := filepath.Join(testenv.Samples(t), "lab", "captures")
-	raw, err := os.ReadFile(filepath.Join(dir, "timeline.json"))
-	if err != nil {
-		t.Skipf("lab recording not present: %v", err)
-	}
-	var tl labTimeline
-	if err := json.Unmarshal(raw, &tl); err != nil {
-		t.Fatalf("timeline.json: %v", err)
-	}
+	tl, dir := testenv.Lab(t)
 	files := make([]string, len(tl.CapturePoints))
 	point := map[string]int{}
 	for i, cp := range tl.CapturePoints {
@@ -188,8 +128,8 @@ func TestLabRecording(t *testing.T) {
 		}
 	})
 
-	withdrawnFrom := epochNs(t, tl.Phases["withdrawn"].From)
-	withdrawnTo := epochNs(t, tl.Phases["withdrawn"].To)
+	withdrawnFrom := epochNs(t, tl.Phases["withdrawn"].FromEpoch)
+	withdrawnTo := epochNs(t, tl.Phases["withdrawn"].ToEpoch)
 	vip := ip(tl.VIP)
 	var lost uint64
 	for pi := range res.Paths {
@@ -291,7 +231,7 @@ func TestLabRecording(t *testing.T) {
 	})
 }
 
-func speaker(tl labTimeline, role string) string {
+func speaker(tl testenv.LabTimeline, role string) string {
 	for _, s := range tl.BGP.Speakers {
 		if s.Role == role {
 			return s.Address
